@@ -1,0 +1,113 @@
+# LLMPlatform — developer entry points. `make help` lists them.
+
+IMG ?= ghcr.io/llmplatform/llmplatform:dev
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+export GOTOOLCHAIN := local
+
+LOCALBIN := $(CURDIR)/bin
+export PATH := $(LOCALBIN):$(PATH)
+
+## Tool versions (installed into bin/ with go install; each is the newest that builds with Go 1.26).
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.2
+HELM_VERSION ?= v3.22.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+LDFLAGS := -s -w \
+	-X github.com/llmplatform/llmplatform/internal/version.Version=$(VERSION) \
+	-X github.com/llmplatform/llmplatform/internal/version.Commit=$(COMMIT) \
+	-X github.com/llmplatform/llmplatform/internal/version.BuildDate=$(BUILD_DATE)
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC role from the kubebuilder markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+	hack/sync-chart-crds.sh
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet.
+	go vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: verify-generated
+verify-generated: $(CONTROLLER_GEN) ## Fail when the generated files are stale (and regenerate them).
+	@snapshot=$$(hack/snapshot-generated.sh); \
+	$(MAKE) --no-print-directory manifests generate >/dev/null; \
+	status=0; hack/verify-generated.sh "$$snapshot" || status=$$?; rm -rf "$$snapshot"; exit $$status
+
+.PHONY: test
+test: ## Run every test that runs without a cluster, then print a summary line.
+	@hack/test.sh
+
+.PHONY: test-go
+test-go: ## Run only the Go tests (unit, envtest, PostgreSQL).
+	hack/test.sh go
+
+##@ Build
+
+.PHONY: build
+build: ## Build bin/llmplatform (operator, API server and mock provider in one binary).
+	go build -trimpath -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/llmplatform ./cmd/llmplatform
+
+.PHONY: run
+run: manifests generate ## Run the operator against the cluster of the current kubeconfig.
+	go run ./cmd/llmplatform operator
+
+.PHONY: dev
+dev: ## Run the whole thing locally: control plane, operator, PostgreSQL, mock provider, a sample tenant.
+	hack/dev.sh
+
+.PHONY: docker-build
+docker-build: ## Build the container image (needs a Docker engine).
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
+
+##@ Tools
+
+$(CONTROLLER_GEN):
+	hack/go-install.sh $@ sigs.k8s.io/controller-tools/cmd/controller-gen $(CONTROLLER_TOOLS_VERSION)
+
+$(KUSTOMIZE):
+	hack/go-install.sh $@ sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
+
+$(HELM):
+	hack/go-install.sh $@ helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
+
+$(GOLANGCI_LINT):
+	hack/go-install.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver, etcd and kubectl for envtest into bin/k8s/ (once).
+	hack/envtest-bins.sh
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) $(GOLANGCI_LINT) envtest ## Install every tool into bin/.

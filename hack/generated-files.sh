@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Lists the generated files (deepcopy, CRDs, RBAC role, the chart's copy of the CRDs), one per line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dirs=()
+for d in api config/crd/bases config/rbac charts/llmplatform/crds; do
+  [[ -d $d ]] && dirs+=("$d")
+done
+find "${dirs[@]}" -type f \( -name 'zz_generated*' -o -path 'config/crd/bases/*' -o -name 'role.yaml' -o -path 'charts/llmplatform/crds/*' \) | sort
