@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func runAPIServer(context.Context, []string) error { return errNotImplemented }

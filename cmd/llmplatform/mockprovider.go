@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func runMockProvider(context.Context, []string) error { return errNotImplemented }
