@@ -42,6 +42,7 @@ help: ## Show this help.
 manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC role from the kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
 	hack/sync-chart.sh
+	go run ./hack/crd-docs config/crd/bases/*.yaml > docs/crd-reference.md
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.

@@ -202,13 +202,13 @@ type BackupSpec struct {
 // ExternalDatabaseSpec points at a PostgreSQL run outside the operator.
 type ExternalDatabaseSpec struct {
 	// secretRef names the Secret, in the platform's namespace, holding the PostgreSQL connection URL
-	// (postgres://user:password@host:5432/db?sslmode=require) under the key "uri" unless another key is given.
+	// (postgres://user:password@host:5432/db?sslmode=require).
 	// +required
-	SecretRef SecretKeyRef `json:"secretRef"`
+	SecretRef DatabaseSecretRef `json:"secretRef"`
 }
 
-// SecretKeyRef names one key of a Secret in the referencing object's namespace.
-type SecretKeyRef struct {
+// DatabaseSecretRef names the key of a Secret that holds a PostgreSQL connection URL.
+type DatabaseSecretRef struct {
 	// name is the Secret's name.
 	// +required
 	// +kubebuilder:validation:MinLength=1
@@ -216,8 +216,9 @@ type SecretKeyRef struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	Name string `json:"name"`
 
-	// key is the key within the Secret's data. Each reference documents its default.
+	// key is the key within the Secret's data that holds the URL. Defaults to "uri".
 	// +optional
+	// +kubebuilder:default=uri
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
@@ -316,7 +317,17 @@ type AuthSpec struct {
 	// adminSecretRef names a Secret with keys "username", "password" and optionally "email" for the bootstrap
 	// admin account. When absent the operator generates one, named <platform>-admin.
 	// +optional
-	AdminSecretRef *corev1.LocalObjectReference `json:"adminSecretRef,omitempty"`
+	AdminSecretRef *SecretRef `json:"adminSecretRef,omitempty"`
+}
+
+// SecretRef names a Secret in the referencing object's namespace.
+type SecretRef struct {
+	// name is the Secret's name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
 }
 
 // ProviderType is the wire protocol of an LLM provider.
