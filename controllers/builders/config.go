@@ -1,0 +1,168 @@
+package builders
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
+	"github.com/llmplatform/llmplatform/apiserver/config"
+)
+
+// PlatformConfig renders the API server's configuration from the platform and the quotas that name it. It
+// holds no secret: keys, passwords and the database URL are files named in it. Quotas are sorted by name so
+// that the same inputs always render the same bytes.
+func PlatformConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) *config.Config {
+	c := &config.Config{
+		Platform:  p.Name,
+		PublicURL: URL(p),
+		LogLevel:  string(p.Spec.APIServer.LogLevel),
+		Timezone:  p.Spec.Timezone,
+		Auth: config.Auth{
+			Registration:    string(p.Spec.Auth.Registration),
+			AccessTokenTTL:  duration(p.Spec.Auth.AccessTokenTTL),
+			RefreshTokenTTL: duration(p.Spec.Auth.RefreshTokenTTL),
+		},
+		CORS:     config.CORS{AllowedOrigins: slices.Clone(p.Spec.CORS.AllowedOrigins)},
+		UserKeys: config.UserKeys{Allowed: p.Spec.UserKeys.Allowed},
+		Database: config.Database{URLFile: DatabaseURLFile},
+		Secrets: config.Secrets{
+			JWTKeyFile:        JWTKeyFile,
+			EncryptionKeyFile: EncryptionKeyFile,
+			AdminDir:          AdminDir,
+			InternalTokenFile: InternalTokenFile,
+		},
+	}
+	for i := range p.Spec.Providers {
+		c.Providers = append(c.Providers, provider(&p.Spec.Providers[i]))
+	}
+	sorted := slices.Clone(quotas)
+	slices.SortFunc(sorted, func(a, b llmv1.UserQuota) int { return strings.Compare(a.Name, b.Name) })
+	for i := range sorted {
+		c.Quotas = append(c.Quotas, quota(&sorted[i]))
+	}
+	c.ApplyDefaults()
+	return c
+}
+
+// RenderConfig renders platform.yaml and checks it the way the API server will load it. An error means the
+// spec is one the API server would refuse (for example a time zone it does not know): the user must fix it.
+func RenderConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) ([]byte, error) {
+	data, err := yaml.Marshal(PlatformConfig(p, quotas))
+	if err != nil {
+		return nil, fmt.Errorf("encoding platform.yaml: %w", err)
+	}
+	if _, err := config.Parse(data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// ConfigMap holds the rendered platform.yaml. The API server reloads it when the kubelet updates the mounted
+// file, so a changed config never restarts a pod.
+func ConfigMap(p *llmv1.LLMPlatform, platformYAML []byte) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta:   typeMeta("v1", "ConfigMap"),
+		ObjectMeta: objectMeta(p, ConfigMapName(p), ComponentAPIServer),
+		Data:       map[string]string{ConfigKey: string(platformYAML)},
+	}
+}
+
+func provider(s *llmv1.ProviderSpec) config.Provider {
+	out := config.Provider{
+		Name:    s.Name,
+		Type:    string(s.Type),
+		BaseURL: s.BaseURL,
+		Timeouts: config.Timeouts{
+			Connect:       duration(s.Timeouts.Connect),
+			FirstByte:     duration(s.Timeouts.FirstByte),
+			BetweenChunks: duration(s.Timeouts.BetweenChunks),
+			Total:         duration(s.Timeouts.Total),
+		},
+	}
+	for _, k := range s.Keys {
+		key := ProviderKeyName(k.SecretRef)
+		out.Keys = append(out.Keys, config.Key{
+			ID:                k.SecretRef.Name + "/" + key,
+			File:              ProviderKeyFile(k.SecretRef),
+			Weight:            k.Weight,
+			RequestsPerMinute: deref(k.RequestsPerMinute),
+		})
+	}
+	for _, m := range s.Models {
+		out.Models = append(out.Models, config.Model{
+			Name:            m.Name,
+			UpstreamName:    m.UpstreamName,
+			Pricing:         config.Pricing{Input: m.Pricing.Input, CachedInput: m.Pricing.CachedInput, Output: m.Pricing.Output},
+			ContextWindow:   deref(m.ContextWindow),
+			MaxOutputTokens: deref(m.MaxOutputTokens),
+		})
+	}
+	return out
+}
+
+func quota(q *llmv1.UserQuota) config.Quota {
+	out := config.Quota{
+		Name: q.Name,
+		Subjects: config.QuotaSubjects{
+			Users:    slices.Clone(q.Spec.Subjects.Users),
+			AllUsers: q.Spec.Subjects.AllUsers,
+		},
+		AllowedModels: slices.Clone(q.Spec.AllowedModels),
+		Mode:          string(q.Spec.Mode),
+	}
+	for _, r := range q.Spec.Subjects.Roles {
+		out.Subjects.Roles = append(out.Subjects.Roles, string(r))
+	}
+	if l := q.Spec.Limits; l != nil {
+		out.Limits = config.QuotaLimits{
+			RequestsPerMinute:         clone(l.RequestsPerMinute),
+			TokensPerDay:              clone(l.TokensPerDay),
+			TokensPerMonth:            clone(l.TokensPerMonth),
+			CostPerMonth:              clone(l.CostPerMonth),
+			MaxOutputTokensPerRequest: clone(l.MaxOutputTokensPerRequest),
+		}
+	}
+	return out
+}
+
+// ProviderKeyName is the Secret key holding a provider API key: the reference's key, "apiKey" by default.
+func ProviderKeyName(ref llmv1.ProviderKeySecretRef) string {
+	if ref.Key == "" {
+		return "apiKey"
+	}
+	return ref.Key
+}
+
+// ProviderKeyFile is where the API server reads a provider API key.
+func ProviderKeyFile(ref llmv1.ProviderKeySecretRef) string {
+	return path.Join(ProvidersDir, ref.Name, ProviderKeyName(ref))
+}
+
+func duration(d *metav1.Duration) config.Duration {
+	if d == nil {
+		return config.Duration{}
+	}
+	return config.Duration{Duration: d.Duration}
+}
+
+func deref[T any](v *T) T {
+	var zero T
+	if v == nil {
+		return zero
+	}
+	return *v
+}
+
+func clone[T any](v *T) *T {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	return &c
+}
