@@ -1,0 +1,3 @@
+module github.com/llmplatform/llmplatform/frontend
+
+go 1.26.0

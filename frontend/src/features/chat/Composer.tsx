@@ -1,0 +1,54 @@
+/** The message box: Enter sends, Shift+Enter adds a line (and Enter while an IME is composing does neither). */
+import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useT } from '../../i18n';
+
+export function Composer({ value, onChange, busy, onSend, onStop }: {
+  value: string;
+  onChange: (v: string) => void;
+  busy: boolean;
+  onSend: () => void;
+  onStop: () => void;
+}) {
+  const t = useT();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (el === null) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 240)}px`;
+  }, [value]);
+  useEffect(() => ref.current?.focus(), []);
+  const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key !== 'Enter' || e.shiftKey || e.nativeEvent.isComposing) return;
+    e.preventDefault();
+    if (!busy) onSend();
+  };
+  return (
+    <form
+      className="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (!busy) onSend();
+      }}
+    >
+      <textarea
+        ref={ref}
+        rows={1}
+        aria-label={t('chat.message')}
+        placeholder={t('chat.placeholder')}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      {busy ? (
+        <button type="button" className="btn btn-danger" onClick={onStop}>
+          {t('chat.stop')}
+        </button>
+      ) : (
+        <button type="submit" className="btn btn-primary" disabled={value.trim() === ''}>
+          {t('chat.send')}
+        </button>
+      )}
+    </form>
+  );
+}

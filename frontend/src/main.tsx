@@ -1,0 +1,14 @@
+/** The entry point: mounts the app. */
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './app/App';
+import { newQueryClient } from './app/queryClient';
+import './styles.css';
+
+const root = document.getElementById('root');
+if (root === null) throw new Error('no #root element');
+createRoot(root).render(
+  <StrictMode>
+    <App queryClient={newQueryClient()} />
+  </StrictMode>,
+);
