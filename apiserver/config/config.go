@@ -43,6 +43,7 @@ type Config struct {
 	Timezone string `json:"timezone,omitempty"`
 
 	Auth      Auth       `json:"auth"`
+	HTTP      HTTP       `json:"http,omitempty"`
 	CORS      CORS       `json:"cors,omitempty"`
 	UserKeys  UserKeys   `json:"userKeys,omitempty"`
 	Database  Database   `json:"database"`
@@ -57,6 +58,8 @@ type Auth struct {
 	Registration    string   `json:"registration"`
 	AccessTokenTTL  Duration `json:"accessTokenTTL"`
 	RefreshTokenTTL Duration `json:"refreshTokenTTL"`
+	// PasswordHashing sets the argon2id cost of password hashes.
+	PasswordHashing PasswordHashing `json:"passwordHashing,omitempty"`
 }
 
 // CORS lists cross-origin callers; empty means same origin only.

@@ -72,6 +72,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	setDuration(&c.Database.StatementTimeout, DefaultStatementTimeout)
 	setDuration(&c.Metering.RawRetention, DefaultRawRetention)
+	c.applyServerDefaults()
 	for i := range c.Providers {
 		c.Providers[i].applyDefaults()
 	}
@@ -140,6 +141,7 @@ func (c *Config) Validate() error {
 	v.check(c.Database.MaxConns > 0 && c.Database.MaxConns <= 1000, "database.maxConns", "must be between 1 and 1000")
 	v.check(c.Secrets.JWTKeyFile != "", "secrets.jwtKeyFile", "must be set")
 	v.check(c.Secrets.EncryptionKeyFile != "", "secrets.encryptionKeyFile", "must be set")
+	c.validateServer(v)
 	c.validateProviders(v)
 	c.validateQuotas(v)
 	return v.err()

@@ -94,3 +94,23 @@ func TestFormatUSD(t *testing.T) {
 		}
 	}
 }
+
+func TestServerSettings(t *testing.T) {
+	c, err := Parse([]byte(minimal + "http: {trustedProxies: [10.0.0.0/8, 192.168.1.7]}\nauth: {passwordHashing: {memoryKiB: 8192}}\n"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if c.HTTP.MaxBodyBytes != DefaultMaxBodyBytes || c.Auth.PasswordHashing.MemoryKiB != 8192 ||
+		c.Auth.PasswordHashing.Iterations != DefaultArgon2Iterations || c.Auth.PasswordHashing.Parallelism != DefaultArgon2Parallelism {
+		t.Errorf("defaults not applied: %+v %+v", c.HTTP, c.Auth.PasswordHashing)
+	}
+	for doc, field := range map[string]string{
+		"http: {trustedProxies: [ingress]}\n":       "http.trustedProxies[0]",
+		"http: {maxBodyBytes: 10}\n":                "http.maxBodyBytes",
+		"auth: {passwordHashing: {memoryKiB: 1}}\n": "auth.passwordHashing.memoryKiB",
+	} {
+		if _, err := Parse([]byte(minimal + doc)); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("Parse(%q) = %v, want an error naming %s", doc, err, field)
+		}
+	}
+}

@@ -1,5 +1,74 @@
 package main
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
 
-func runAPIServer(context.Context, []string) error { return errNotImplemented }
+	"github.com/llmplatform/llmplatform/apiserver"
+	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/internal/version"
+)
+
+const apiserverUsage = `Usage: llmplatform apiserver [--config FILE] [--listen ADDR] [--log-level LEVEL]
+
+Runs a tenant's API server: the REST API under /api/v1, the web UI at /, Swagger UI at /docs,
+/healthz, /readyz and /metrics.
+
+Configuration comes from --config (platform.yaml as the operator renders it) and the secret files it names;
+both are reloaded when they change. Without --config the server runs with defaults, open registration and a
+signing key that dies with the process (for development only).
+
+Environment:
+  DATABASE_URL   PostgreSQL URL; overrides database.urlFile in the config
+
+Flags:
+`
+
+func runAPIServer(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("apiserver", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), apiserverUsage)
+		fs.PrintDefaults()
+	}
+	configPath := fs.String("config", "", "path of platform.yaml")
+	listen := fs.String("listen", ":8080", "address to serve HTTP on")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: the config's logLevel, else info)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	level := *logLevel
+	if level == "" && *configPath != "" {
+		if c, err := config.Load(*configPath); err == nil {
+			level = c.LogLevel
+		}
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(orDefault(level, "info"))); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: *configPath, Log: log, Version: version.String()})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(ctx, l)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

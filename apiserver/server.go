@@ -1,0 +1,245 @@
+// Package apiserver runs a tenant's API server: it loads the settings, connects to PostgreSQL and migrates
+// it, bootstraps the admin, serves HTTP (the API, the docs and the web UI) and shuts down gracefully.
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/llmplatform/llmplatform/apiserver/httpapi"
+	"github.com/llmplatform/llmplatform/apiserver/security"
+	"github.com/llmplatform/llmplatform/apiserver/service"
+	"github.com/llmplatform/llmplatform/apiserver/settings"
+	"github.com/llmplatform/llmplatform/apiserver/store"
+	"github.com/llmplatform/llmplatform/apiserver/webui"
+)
+
+// Options configure a Server.
+type Options struct {
+	// ConfigPath is platform.yaml; empty runs with defaults (development).
+	ConfigPath string
+	// DatabaseURL, when set, overrides DATABASE_URL and database.urlFile.
+	DatabaseURL string
+	// Log receives the server's logs.
+	Log *slog.Logger
+	// Version is reported by /api/v1/info.
+	Version string
+	// Throttle overrides the login throttling (tests); zero uses service.DefaultThrottle.
+	Throttle service.Throttle
+	// HashConcurrency bounds concurrent password hashes; zero means 4.
+	HashConcurrency int
+	// ShutdownTimeout bounds the wait for open requests at shutdown; zero means 30 s.
+	ShutdownTimeout time.Duration
+}
+
+// Server is a running API server's parts.
+type Server struct {
+	Settings *settings.Source
+	DB       *store.DB
+	Auth     *service.Auth
+	Metrics  *httpapi.Metrics
+	Handler  http.Handler
+	log      *slog.Logger
+	opts     Options
+	stopping atomic.Bool
+}
+
+// New loads the settings, connects and migrates the database, bootstraps the admin and builds the handler.
+// Close releases what it opened.
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	s := &Server{log: o.Log, opts: o, Metrics: httpapi.NewMetrics()}
+	var err error
+	if s.Settings, err = settings.Load(settings.Options{ConfigPath: o.ConfigPath}, o.Log, s.Metrics.Registry); err != nil {
+		return nil, err
+	}
+	if o.ConfigPath == "" {
+		o.Log.Warn("Running without a config file: defaults, open registration and a signing key that dies with the process")
+	}
+	if err := s.openDB(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.build(ctx); err != nil {
+		s.DB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) openDB(ctx context.Context) error {
+	url := s.opts.DatabaseURL
+	if url == "" {
+		var err error
+		if url, err = s.Settings.DatabaseURL(); err != nil {
+			return err
+		}
+	}
+	db := s.Settings.Current().Config.Database
+	var err error
+	s.DB, err = store.Open(ctx, url, store.Options{MaxConns: db.MaxConns, StatementTimeout: db.StatementTimeout.Duration})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	n, err := s.DB.Migrate(ctx)
+	if err != nil {
+		s.DB.Close()
+		return err
+	}
+	s.log.Info("Database migrated", "applied", n, "version", store.LatestVersion(), "duration", time.Since(start).Round(time.Millisecond))
+	s.Metrics.Registry.MustRegister(newPoolCollector(s.DB))
+	return nil
+}
+
+func (s *Server) build(ctx context.Context) error {
+	current := s.Settings.Current
+	concurrency := s.opts.HashConcurrency
+	if concurrency == 0 {
+		concurrency = 4
+	}
+	hasher := security.NewHasher(func() security.Argon2Params { return service.Argon2From(current().Config) }, concurrency)
+	throttle := s.opts.Throttle
+	if throttle == (service.Throttle{}) {
+		throttle = service.DefaultThrottle
+	}
+	s.Auth = service.NewAuth(s.DB, current, hasher, throttle, s.log)
+	if err := s.Auth.Bootstrap(ctx, current().Admin); err != nil {
+		return fmt.Errorf("creating the bootstrap admin: %w", err)
+	}
+	s.Settings.OnChange(func(snap *settings.Snapshot) {
+		bctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.Auth.Bootstrap(bctx, snap.Admin); err != nil {
+			s.log.Error("Creating the bootstrap admin after a reload failed", "error", err)
+		}
+	})
+	h, err := httpapi.New(httpapi.Options{
+		Auth:          s.Auth,
+		Users:         service.NewUsers(s.DB, hasher, s.Auth, s.log),
+		Conversations: service.NewConversations(s.DB),
+		Settings:      current,
+		Ready:         s.ready,
+		Metrics:       s.Metrics,
+		Log:           s.log,
+		Version:       s.opts.Version,
+		WebUI:         webui.New(),
+	})
+	if err != nil {
+		return err
+	}
+	s.Handler = h
+	return nil
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if s.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	return s.DB.Ready(ctx)
+}
+
+// Serve answers HTTP on l until ctx ends, watching the settings files meanwhile; then it stops taking new
+// connections (readiness fails first), waits for open requests up to the shutdown timeout and returns.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	if err := s.Settings.Watch(ctx); err != nil {
+		return err
+	}
+	go s.janitor(ctx)
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: answers stream for minutes.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	s.log.Info("API server listening", "address", l.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.stopping.Store(true)
+	timeout := s.opts.ShutdownTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	s.log.Info("Shutting down", "timeout", timeout)
+	err := srv.Shutdown(sctx)
+	if errors.Is(<-errc, http.ErrServerClosed) && err == nil {
+		return nil
+	}
+	return err
+}
+
+// janitor deletes long-ended sessions and stale throttle rows every hour.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.DB.DeleteExpired(ctx, 24*time.Hour); err != nil {
+				s.log.Warn("Deleting expired sessions failed", "error", err)
+			} else if n > 0 {
+				s.log.Info("Deleted expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+// Close closes the database pool.
+func (s *Server) Close() { s.DB.Close() }
+
+// poolCollector exports the pgx pool's statistics.
+type poolCollector struct {
+	db                                   *store.DB
+	total, idle, inUse, max, waits, wait *prometheus.Desc
+}
+
+func newPoolCollector(db *store.DB) *poolCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("llmplatform_db_pool_"+name, help, nil, nil)
+	}
+	return &poolCollector{db: db,
+		total: d("connections", "Open database connections."),
+		idle:  d("idle_connections", "Idle database connections."),
+		inUse: d("in_use_connections", "Database connections in use."),
+		max:   d("max_connections", "Largest pool size allowed."),
+		waits: d("acquire_waits_total", "Acquires that had to wait for a connection."),
+		wait:  d("acquire_wait_seconds_total", "Time spent waiting for a connection."),
+	}
+}
+
+// Describe sends the descriptors.
+func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.total, c.idle, c.inUse, c.max, c.waits, c.wait} {
+		ch <- d
+	}
+}
+
+// Collect sends the current values.
+func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.db.Pool().Stat()
+	ch <- prometheus.MustNewConstMetric(c.total, prometheus.GaugeValue, float64(st.TotalConns()))
+	ch <- prometheus.MustNewConstMetric(c.idle, prometheus.GaugeValue, float64(st.IdleConns()))
+	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(st.AcquiredConns()))
+	ch <- prometheus.MustNewConstMetric(c.max, prometheus.GaugeValue, float64(st.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(c.waits, prometheus.CounterValue, float64(st.EmptyAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(c.wait, prometheus.CounterValue, st.AcquireDuration().Seconds())
+}
