@@ -11,6 +11,7 @@ const dist = resolve(here, '../../apiserver/webui/dist');
 const budgetKB = Number(process.argv[2] ?? 250);
 
 const html = readFileSync(resolve(dist, 'index.html'), 'utf8');
+/** @type {Set<string>} */
 const refs = new Set();
 for (const m of html.matchAll(/<script[^>]*\stype="module"[^>]*\ssrc="([^"]+)"/g)) refs.add(m[1]);
 for (const m of html.matchAll(/<link[^>]*\srel="modulepreload"[^>]*\shref="([^"]+)"/g)) refs.add(m[1]);

@@ -52,6 +52,11 @@ function parseJSON(data: string): unknown {
   }
 }
 
+/** isAborted reads the flag afresh (the compiler would otherwise keep its value from before the awaits). */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
 /** streamChat sends one request and follows its stream to the end. It never throws for server-side failures. */
 export async function streamChat(req: StreamRequest, cb: StreamCallbacks): Promise<StreamResult> {
   const inner = new AbortController();
@@ -80,7 +85,9 @@ export async function streamChat(req: StreamRequest, cb: StreamCallbacks): Promi
     if (res.body === null || !(res.headers.get('Content-Type') ?? '').startsWith('text/event-stream')) {
       return { outcome: 'error', status: res.status, error: { code: 'bad_stream', message: 'not an event stream' } };
     }
-    return await follow(res.body, cb, touch);
+    const result = await follow(res.body, cb, touch, inner.signal);
+    // A read cut short by the caller is a stop, not a failure; one cut by the idle timer stays interrupted.
+    return result.outcome === 'interrupted' && isAborted(req.signal) ? { outcome: 'aborted' } : result;
   } catch (err) {
     if (req.signal.aborted) return { outcome: 'aborted' };
     if (err instanceof ApiError) return { outcome: 'error', status: err.status, error: { code: err.code, message: err.message } };
@@ -91,7 +98,7 @@ export async function streamChat(req: StreamRequest, cb: StreamCallbacks): Promi
   }
 }
 
-async function follow(body: ReadableStream<Uint8Array>, cb: StreamCallbacks, touch: () => void): Promise<StreamResult> {
+async function follow(body: ReadableStream<Uint8Array>, cb: StreamCallbacks, touch: () => void, signal: AbortSignal): Promise<StreamResult> {
   const seen: { result: StreamResult | null; usage?: StreamUsage } = { result: null };
   await readSSE(body, {
     onComment: touch,
@@ -122,6 +129,6 @@ async function follow(body: ReadableStream<Uint8Array>, cb: StreamCallbacks, tou
           break;
       }
     },
-  });
+  }, signal);
   return seen.result ?? { outcome: 'interrupted' };
 }

@@ -124,8 +124,9 @@ export function refreshSession(stale: string): Promise<boolean> {
 }
 
 async function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
-  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-  if (locks === undefined) return fn();
+  // Web Locks exist only in secure contexts (https, localhost); elsewhere tabs refresh without coordination.
+  const locks: LockManager | null | undefined = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  if (locks == null) return fn();
   return locks.request('llmp.refresh', fn);
 }
 

@@ -290,6 +290,7 @@ export interface paths {
                 403: components["responses"]["Error"];
                 404: components["responses"]["Error"];
                 409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -333,6 +334,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
                 403: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
                 429: components["responses"]["Error"];
             };
@@ -380,6 +382,7 @@ export interface paths {
                 };
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
                 429: components["responses"]["Error"];
             };
@@ -421,6 +424,7 @@ export interface paths {
                     content?: never;
                 };
                 400: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -505,6 +509,7 @@ export interface paths {
                 };
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -549,6 +554,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 403: components["responses"]["Error"];
                 409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -623,6 +629,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
                 404: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -721,6 +728,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
                 404: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -864,6 +872,7 @@ export interface paths {
                 401: components["responses"]["Error"];
                 403: components["responses"]["Error"];
                 404: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
                 429: components["responses"]["Error"];
                 501: components["responses"]["Error"];
@@ -1089,6 +1098,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
                 409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -1188,6 +1198,7 @@ export interface paths {
                 401: components["responses"]["Error"];
                 404: components["responses"]["Error"];
                 409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -1249,6 +1260,7 @@ export interface paths {
                 401: components["responses"]["Error"];
                 403: components["responses"]["Error"];
                 409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };
@@ -1280,6 +1292,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
                 409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
             };
         };

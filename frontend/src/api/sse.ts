@@ -96,13 +96,16 @@ export class SSEParser {
 }
 
 /**
- * readSSE reads a byte stream to its end (or until the reader is cancelled), decoding UTF-8 across chunk
- * boundaries and feeding the parser.
+ * readSSE reads a byte stream to its end, decoding UTF-8 across chunk boundaries and feeding the parser.
+ * Aborting `signal` cancels the stream (which tells the server to stop) and ends the read early.
  */
-export async function readSSE(body: ReadableStream<Uint8Array>, handlers: SSEHandlers): Promise<void> {
+export async function readSSE(body: ReadableStream<Uint8Array>, handlers: SSEHandlers, signal?: AbortSignal): Promise<void> {
   const parser = new SSEParser(handlers);
   const decoder = new TextDecoder('utf-8');
   const reader = body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  if (signal?.aborted === true) cancel();
+  signal?.addEventListener('abort', cancel);
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -111,6 +114,7 @@ export async function readSSE(body: ReadableStream<Uint8Array>, handlers: SSEHan
     }
     parser.push(decoder.decode());
   } finally {
+    signal?.removeEventListener('abort', cancel);
     reader.releaseLock();
   }
 }

@@ -18,7 +18,7 @@ export function formatUSD(amount: string | number): string {
   const n = typeof amount === 'number' ? amount : Number(amount);
   if (!Number.isFinite(n)) return String(amount);
   const abs = Math.abs(n);
-  const digits = abs === 0 || abs >= 0.01 ? 2 : Math.min(8, 2 - Math.floor(Math.log10(abs)));
+  const digits = abs === 0 || abs >= 0.01 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(abs)));
   return `$${n.toFixed(digits)}`;
 }
 
