@@ -27,7 +27,10 @@ import (
 	"github.com/llmplatform/llmplatform/internal/testutil/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	openapi3filter.RegisterBodyDecoder("text/markdown", openapi3filter.FileBodyDecoder)
+	pgtest.Main(m)
+}
 
 const (
 	adminUser = "root"

@@ -101,5 +101,7 @@ func (h *handlers) noRoute(c *gin.Context) {
 		writeError(c, apperr.New(apperr.ErrNotFound, "not_found", "no such endpoint: %s %s", c.Request.Method, p))
 		return
 	}
+	// gin presets 404 for unmatched paths; the UI answers for itself.
+	c.Status(http.StatusOK)
 	h.WebUI.ServeHTTP(c.Writer, c.Request)
 }
