@@ -29,7 +29,7 @@ fi
 step typecheck npx tsc -b --noEmit
 step lint npx eslint --max-warnings 0 .
 step api-types node scripts/gen-api.mjs --check
-step unit npx vitest run --reporter=dot
+step unit env NO_COLOR=1 npx vitest run --reporter=dot
 step build npx vite build
 step bundle-size node scripts/bundle-size.mjs 250
 

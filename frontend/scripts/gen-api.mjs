@@ -25,7 +25,7 @@ if (process.argv.includes('--check')) {
     // A missing file is stale too.
   }
   if (current !== text) {
-    console.error('src/api/schema.gen.ts is stale: run `npm run gen:api` in frontend/ and commit the result');
+    console.error('frontend/src/api/schema.gen.ts is stale: apiserver/openapi/openapi.yaml changed; run `cd frontend && npm ci && npm run gen:api` and commit the regenerated file');
     process.exit(1);
   }
 } else {
