@@ -51,7 +51,7 @@ secrets:
 
 // env is one API server on a fresh database, served on 127.0.0.1.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	dbURL   string
 	srv     *apiserver.Server
@@ -69,7 +69,7 @@ type envOptions struct {
 	dbURL        string
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.registration == "" {
 		o.registration = "Open"
@@ -152,7 +152,7 @@ func (e *env) writeConfigText(text string) {
 	}
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -186,14 +186,14 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)
 	}
 }
 
-func (r resp) errCode(t *testing.T) string {
+func (r resp) errCode(t testing.TB) string {
 	t.Helper()
 	var b struct {
 		Error struct{ Code, Message string } `json:"error"`

@@ -90,15 +90,42 @@ func (s *Server) openDB(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.waitForDB(ctx); err != nil {
+		s.DB.Close()
+		return err
+	}
 	start := time.Now()
 	n, err := s.DB.Migrate(ctx)
 	if err != nil {
 		s.DB.Close()
 		return err
 	}
-	s.log.Info("Database migrated", "applied", n, "version", store.LatestVersion(), "duration", time.Since(start).Round(time.Millisecond))
+	s.log.Info("Database migrated", "applied", n, "version", store.LatestVersion(), "duration", time.Since(start).Round(time.Millisecond).String())
 	s.Metrics.Registry.MustRegister(newPoolCollector(s.DB))
 	return nil
+}
+
+// dbWait bounds how long a starting server waits for its database (a managed PostgreSQL may start after it).
+const dbWait = 2 * time.Minute
+
+// waitForDB pings the database until it answers, backing off up to 5 s between tries, for at most dbWait.
+func (s *Server) waitForDB(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, dbWait)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		err := s.DB.Pool().Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		s.log.Warn("Waiting for the database", "error", err, "retry_in", delay.String())
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("database unreachable for %s: %w", dbWait, err)
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
 }
 
 func (s *Server) build(ctx context.Context) error {
@@ -158,7 +185,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// Request bodies are small (a chat turn at most); answers are not bounded here.
+		ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute,
 		// No WriteTimeout: answers stream for minutes.
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -177,7 +206,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s.log.Info("Shutting down", "timeout", timeout)
+	s.log.Info("Shutting down", "timeout", timeout.String())
 	err := srv.Shutdown(sctx)
 	if errors.Is(<-errc, http.ErrServerClosed) && err == nil {
 		return nil

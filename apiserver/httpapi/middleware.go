@@ -125,6 +125,10 @@ func securityHeaders(proxies *trustedProxies) gin.HandlerFunc {
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			// Answers about one user must not be kept by shared caches.
+			h.Set("Cache-Control", "no-store")
+		}
 		if c.Request.TLS != nil || (proxies.trusted(c.Request) && c.GetHeader("X-Forwarded-Proto") == "https") {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}

@@ -73,3 +73,14 @@ func TestAccessTokens(t *testing.T) {
 		t.Error("refresh tokens are not random, prefixed and hashed consistently")
 	}
 }
+
+// BenchmarkHashDefault is the CPU time of one login's password check with the production parameters.
+func BenchmarkHashDefault(b *testing.B) {
+	h := NewHasher(func() Argon2Params { return DefaultArgon2 }, 1)
+	enc, _ := h.Hash(context.Background(), "benchmark password")
+	for b.Loop() {
+		if ok, _, _ := h.Verify(context.Background(), "benchmark password", enc); !ok {
+			b.Fatal("verify failed")
+		}
+	}
+}

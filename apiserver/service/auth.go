@@ -375,7 +375,11 @@ func (a *Auth) Bootstrap(ctx context.Context, admin *settings.Admin) error {
 	if admin == nil {
 		return nil
 	}
-	if _, err := a.store.UserByLogin(ctx, admin.Username); err == nil {
+	if u, err := a.store.UserByLogin(ctx, admin.Username); err == nil {
+		if u.Role != model.RoleAdmin || !u.IsActive {
+			a.log.WarnContext(ctx, "The bootstrap admin's username belongs to a user who is not an active admin; leaving it alone",
+				"username", u.Username)
+		}
 		return nil
 	} else if !errors.Is(err, apperr.ErrNotFound) {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmplatform/llmplatform/apiserver"
 	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/apiserver/settings"
 	"github.com/llmplatform/llmplatform/internal/version"
 )
 
@@ -49,7 +50,7 @@ func runAPIServer(ctx context.Context, args []string) error {
 			level = c.LogLevel
 		}
 	}
-	var lv slog.Level
+	lv := new(slog.LevelVar)
 	if err := lv.UnmarshalText([]byte(orDefault(level, "info"))); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
@@ -59,6 +60,10 @@ func runAPIServer(ctx context.Context, args []string) error {
 		return err
 	}
 	defer srv.Close()
+	if *logLevel == "" {
+		// The config's logLevel follows reloads; a --log-level flag pins it.
+		srv.Settings.OnChange(func(s *settings.Snapshot) { _ = lv.UnmarshalText([]byte(s.Config.LogLevel)) })
+	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
