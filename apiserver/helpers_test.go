@@ -240,7 +240,7 @@ func (e *env) send(req *http.Request, raw []byte) resp {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	r := resp{status: res.StatusCode, header: res.Header, body: b}
 	e.validate(req, raw, r)

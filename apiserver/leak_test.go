@@ -41,7 +41,7 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 		if err != nil || res.StatusCode != 200 {
 			b.Fatalf("%v %v", res, err)
 		}
-		res.Body.Close()
+		_ = res.Body.Close()
 	}
 	b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-us/op")
 	b.StopTimer()

@@ -143,14 +143,14 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.Auth.Bootstrap(ctx, current().Admin); err != nil {
 		return fmt.Errorf("creating the bootstrap admin: %w", err)
 	}
-	s.Settings.OnChange(func(snap *settings.Snapshot) {
-		bctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	s.Settings.OnChange(func(ctx context.Context, snap *settings.Snapshot) {
+		bctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		if err := s.Auth.Bootstrap(bctx, snap.Admin); err != nil {
 			s.log.Error("Creating the bootstrap admin after a reload failed", "error", err)
 		}
 	})
-	h, err := httpapi.New(httpapi.Options{
+	h, err := httpapi.New(httpapi.Options{ //nolint:contextcheck // handlers use each request's own context
 		Auth:          s.Auth,
 		Users:         service.NewUsers(s.DB, hasher, s.Auth, s.log),
 		Conversations: service.NewConversations(s.DB),
@@ -204,7 +204,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	// ctx is done; the wait for open requests gets its own deadline.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	s.log.Info("Shutting down", "timeout", timeout.String())
 	err := srv.Shutdown(sctx)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,7 +22,7 @@ func get(t *testing.T, url string) (int, http.Header, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, res.Header, string(b)
 }
@@ -76,7 +75,7 @@ func TestSystemEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	_ = res.Body.Close()
 	for k, v := range map[string]string{"X-Request-ID": "trace-42", "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
 		if res.Header.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, res.Header.Get(k), v)
@@ -87,7 +86,7 @@ func TestSystemEndpoints(t *testing.T) {
 	}
 	req.Header.Set("X-Request-ID", "bad id\x01")
 	if res, err = http.DefaultClient.Do(req); err == nil {
-		res.Body.Close()
+		_ = res.Body.Close()
 		if id := res.Header.Get("X-Request-ID"); id == "" || strings.Contains(id, " ") {
 			t.Errorf("bad request id echoed as %q", id)
 		}
@@ -97,7 +96,7 @@ func TestSystemEndpoints(t *testing.T) {
 	pre.Header.Set("Origin", "https://evil.example")
 	pre.Header.Set("Access-Control-Request-Method", "POST")
 	if res, err = http.DefaultClient.Do(pre); err == nil {
-		res.Body.Close()
+		_ = res.Body.Close()
 		if res.StatusCode != 403 || res.Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Errorf("foreign preflight = %d, allow-origin %q", res.StatusCode, res.Header.Get("Access-Control-Allow-Origin"))
 		}
@@ -237,7 +236,7 @@ func TestStartupFailsClearly(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "auth.registration") {
 		t.Errorf("bad config: %v, want an error naming auth.registration", err)
 	}
-	os.Setenv("DATABASE_URL", "")
+	t.Setenv("DATABASE_URL", "")
 	writeFile(t, cfg, "platform: t\nsecrets: {jwtKeyFile: "+cfg+", encryptionKeyFile: /y}\n")
 	_, err = apiserver.New(context.Background(), apiserver.Options{ConfigPath: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {

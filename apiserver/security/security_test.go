@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestPasswordHashing(t *testing.T) {
 		t.Errorf("after a parameter change: ok %v rehash %v, want the old hash accepted and flagged", ok, rehash)
 	}
 	for _, bad := range []string{"", "$2a$10$bcrypt", "$argon2id$v=19$m=x$a$b", "$argon2id$v=18$m=1,t=1,p=1$AAAA$AAAA", "$argon2id$v=19$m=1024,t=1,p=1$!!$AAAA"} {
-		if _, _, err := h.Verify(ctx, "x", bad); err != ErrMalformedHash {
+		if _, _, err := h.Verify(ctx, "x", bad); !errors.Is(err, ErrMalformedHash) {
 			t.Errorf("Verify(%q) error = %v, want ErrMalformedHash", bad, err)
 		}
 	}
@@ -61,10 +62,10 @@ func TestAccessTokens(t *testing.T) {
 	if err != nil || c.Subject != "user-1" || c.SessionID != "session-1" || c.Issuer != Issuer {
 		t.Fatalf("ParseAccessToken = %+v, %v", c, err)
 	}
-	if _, err := ParseAccessToken(key, tok, now.Add(2*time.Minute)); err != ErrInvalidToken {
+	if _, err := ParseAccessToken(key, tok, now.Add(2*time.Minute)); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("expired token: %v", err)
 	}
-	if _, err := ParseAccessToken([]byte("another key, long enough to sign!"), tok, now); err != ErrInvalidToken {
+	if _, err := ParseAccessToken([]byte("another key, long enough to sign!"), tok, now); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("token under another key: %v", err)
 	}
 	r1, h1, _ := NewRefreshToken()

@@ -193,7 +193,7 @@ func (a *Auth) Login(ctx context.Context, login, password string, client ClientI
 // that response times do not tell which accounts exist.
 func (a *Auth) verify(ctx context.Context, u *model.User, password string) (ok, rehash bool, err error) {
 	if u == nil {
-		a.dummyOnce.Do(func() { a.dummyHash, _ = a.hasher.Hash(context.Background(), "not a password") })
+		a.dummyOnce.Do(func() { a.dummyHash, _ = a.hasher.Hash(ctx, "not a password") })
 		_, _, err := a.hasher.Verify(ctx, password, a.dummyHash)
 		return false, false, err
 	}

@@ -25,7 +25,7 @@ type Source struct {
 	reloads *prometheus.CounterVec
 
 	mu        sync.Mutex
-	listeners []func(*Snapshot)
+	listeners []func(context.Context, *Snapshot)
 }
 
 // Load reads the settings once; Watch keeps them current.
@@ -51,7 +51,7 @@ func Load(opts Options, log *slog.Logger, reg prometheus.Registerer) (*Source, e
 func (s *Source) Current() *Snapshot { return s.current.Load() }
 
 // OnChange registers f to be called with each new snapshot after a successful reload.
-func (s *Source) OnChange(f func(*Snapshot)) {
+func (s *Source) OnChange(f func(context.Context, *Snapshot)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.listeners = append(s.listeners, f)
@@ -66,7 +66,7 @@ func (s *Source) DatabaseURL() (string, error) {
 	if f == "" {
 		return "", fmt.Errorf("no database: set DATABASE_URL or database.urlFile in the config")
 	}
-	b, err := os.ReadFile(f)
+	b, err := os.ReadFile(f) //nolint:gosec // the path is the operator's config, not a request's
 	if err != nil {
 		return "", fmt.Errorf("database.urlFile: %w", err)
 	}
@@ -75,7 +75,7 @@ func (s *Source) DatabaseURL() (string, error) {
 
 // Reload reads the files again and publishes the result if it differs from the current snapshot. A failure
 // keeps the current snapshot and is returned.
-func (s *Source) Reload() error {
+func (s *Source) Reload(ctx context.Context) error {
 	snap, err := load(s.opts)
 	if err != nil {
 		s.reloads.WithLabelValues("failure").Inc()
@@ -93,10 +93,10 @@ func (s *Source) Reload() error {
 	}
 	s.log.Info("Config reloaded")
 	s.mu.Lock()
-	listeners := append([]func(*Snapshot){}, s.listeners...)
+	listeners := append([]func(context.Context, *Snapshot){}, s.listeners...)
 	s.mu.Unlock()
 	for _, f := range listeners {
-		f(snap)
+		f(ctx, snap)
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (s *Source) watchDirs(w *fsnotify.Watcher, watched map[string]bool) {
 }
 
 func (s *Source) loop(ctx context.Context, w *fsnotify.Watcher, watched map[string]bool) {
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -163,7 +163,7 @@ func (s *Source) loop(ctx context.Context, w *fsnotify.Watcher, watched map[stri
 			}
 			s.log.Warn("File watcher error", "error", err)
 		case <-timer.C:
-			if s.Reload() == nil {
+			if s.Reload(ctx) == nil {
 				s.watchDirs(w, watched)
 			}
 		}

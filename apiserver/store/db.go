@@ -115,11 +115,11 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("taking the migration lock: %w", err)
 	}
 	defer func() {
-		// A fresh context: the lock must be released even when ctx was cancelled.
-		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// The lock must be released even when ctx was cancelled.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", migrationLockID); err != nil {
-			conn.Conn().Close(uctx) // closing the session releases the lock
+			_ = conn.Conn().Close(uctx) // closing the session releases the lock
 		}
 	}()
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (

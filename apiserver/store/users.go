@@ -27,15 +27,15 @@ func scanUser(row pgx.Row) (*model.User, error) {
 	return &u, nil
 }
 
-// userConflict turns a unique violation on users into a conflict error.
-func userConflict(err error) error {
+// userConflict turns a unique violation on users into a conflict error, and returns other errors as they are.
+func userConflict(err error) (error, bool) {
 	switch {
 	case isUniqueViolation(err, "users_username_key"):
-		return apperr.Conflict("username_taken", "this username is already taken")
+		return apperr.Conflict("username_taken", "this username is already taken"), true
 	case isUniqueViolation(err, "users_email_key"):
-		return apperr.Conflict("email_taken", "this email address is already registered")
+		return apperr.Conflict("email_taken", "this email address is already registered"), true
 	}
-	return err
+	return err, false
 }
 
 // CreateUser inserts u and fills its ID and timestamps.
@@ -44,7 +44,7 @@ func (db *DB) CreateUser(ctx context.Context, u *model.User) error {
 		VALUES ($1, $2, $3, $4, $5) RETURNING id, is_active, created_at, updated_at`,
 		u.Username, u.Email, u.DisplayName, u.PasswordHash, u.Role).Scan(&u.ID, &u.IsActive, &u.CreatedAt, &u.UpdatedAt)
 	if err != nil {
-		if c := userConflict(err); c != err {
+		if c, ok := userConflict(err); ok {
 			return c
 		}
 		return fmt.Errorf("creating user: %w", err)
@@ -69,7 +69,8 @@ func (db *DB) UpdateProfile(ctx context.Context, id string, email, displayName *
 		display_name = COALESCE($3, display_name), updated_at = now() WHERE id = $1 RETURNING `+userColumns,
 		id, email, displayName))
 	if err != nil {
-		return nil, userConflict(err)
+		c, _ := userConflict(err)
+		return nil, c
 	}
 	return u, nil
 }

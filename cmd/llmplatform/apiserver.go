@@ -32,7 +32,7 @@ Flags:
 func runAPIServer(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("apiserver", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), apiserverUsage)
+		_, _ = fmt.Fprint(fs.Output(), apiserverUsage)
 		fs.PrintDefaults()
 	}
 	configPath := fs.String("config", "", "path of platform.yaml")
@@ -62,9 +62,9 @@ func runAPIServer(ctx context.Context, args []string) error {
 	defer srv.Close()
 	if *logLevel == "" {
 		// The config's logLevel follows reloads; a --log-level flag pins it.
-		srv.Settings.OnChange(func(s *settings.Snapshot) { _ = lv.UnmarshalText([]byte(s.Config.LogLevel)) })
+		srv.Settings.OnChange(func(_ context.Context, s *settings.Snapshot) { _ = lv.UnmarshalText([]byte(s.Config.LogLevel)) })
 	}
-	l, err := net.Listen("tcp", *listen)
+	l, err := new(net.ListenConfig).Listen(ctx, "tcp", *listen)
 	if err != nil {
 		return err
 	}
