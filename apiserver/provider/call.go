@@ -1,0 +1,328 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/internal/version"
+)
+
+// Timeouts bound the phases of a call. Zero means no bound, except Connect (DefaultConnectTimeout).
+type Timeouts struct {
+	// Connect bounds dialing a new connection.
+	Connect time.Duration
+	// FirstByte bounds the time from sending the request to the first chunk of the answer (for a
+	// non-streamed call, to the response headers).
+	FirstByte time.Duration
+	// BetweenChunks bounds the silence between two chunks of a streamed answer (and the reading of a
+	// non-streamed body).
+	BetweenChunks time.Duration
+	// Total bounds the whole call.
+	Total time.Duration
+}
+
+// TimeoutsFrom converts configured timeouts.
+func TimeoutsFrom(t config.Timeouts) Timeouts {
+	return Timeouts{
+		Connect: t.Connect.Duration, FirstByte: t.FirstByte.Duration,
+		BetweenChunks: t.BetweenChunks.Duration, Total: t.Total.Duration,
+	}
+}
+
+// maxResponseBody bounds a non-streamed response body.
+const maxResponseBody = 32 << 20
+
+// userAgent identifies the platform to providers.
+var userAgent = "llmplatform/" + version.Version
+
+// httpClient sends the requests of one adapter.
+type httpClient struct {
+	client   *http.Client
+	timeouts Timeouts
+}
+
+func newHTTPClient(rt http.RoundTripper, t Timeouts) *httpClient {
+	return &httpClient{client: &http.Client{Transport: rt}, timeouts: t}
+}
+
+// exchange is one HTTP exchange with its watchdog: a timer that cancels the exchange's context with a
+// typed timeout when the first chunk, or the next one, is late.
+type exchange struct {
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	stop     context.CancelFunc
+	watchdog *time.Timer
+	between  time.Duration
+	// chunked is set once the first chunk arrived: the watchdog then times the gaps between chunks.
+	chunked atomic.Bool
+	start   time.Time
+	res     Result
+	state   streamState
+}
+
+// begin starts an exchange under the caller's context.
+func (c *httpClient) begin(parent context.Context, call *Call) *exchange {
+	x := &exchange{start: time.Now(), between: c.timeouts.BetweenChunks}
+	ctx := context.WithValue(parent, connectTimeoutKey{}, c.timeouts.Connect)
+	x.stop = func() {}
+	if c.timeouts.Total > 0 {
+		ctx, x.stop = context.WithTimeoutCause(ctx, c.timeouts.Total, &Error{Kind: ErrTimeout, Phase: PhaseTotal})
+	}
+	x.ctx, x.cancel = context.WithCancelCause(ctx)
+	x.watchdog = time.AfterFunc(time.Hour, x.fire)
+	if c.timeouts.FirstByte > 0 {
+		x.watchdog.Reset(c.timeouts.FirstByte)
+	} else {
+		x.watchdog.Stop()
+	}
+	x.state.call = call
+	return x
+}
+
+// fire cancels the exchange with the timeout of the phase it is in.
+func (x *exchange) fire() {
+	phase := PhaseFirstByte
+	if x.chunked.Load() {
+		phase = PhaseBetweenChunks
+	}
+	x.cancel(&Error{Kind: ErrTimeout, Phase: phase})
+}
+
+// tick re-arms the watchdog for the next chunk.
+func (x *exchange) tick() {
+	if !x.chunked.Load() {
+		x.chunked.Store(true)
+	}
+	if x.between > 0 {
+		x.watchdog.Reset(x.between)
+	} else {
+		x.watchdog.Stop()
+	}
+}
+
+// end releases the exchange's timers.
+func (x *exchange) end() {
+	x.watchdog.Stop()
+	x.cancel(nil)
+	x.stop()
+}
+
+// post sends a JSON body and returns the response when its status is a success; otherwise the classified
+// error. setHeaders adds the adapter's authentication and version headers.
+func (c *httpClient) post(x *exchange, url string, body []byte, stream bool, setHeaders func(http.Header)) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(x.ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Kind: ErrBadRequest, cause: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	setHeaders(req.Header)
+	return c.send(x, req)
+}
+
+// get sends a GET request (model listings).
+func (c *httpClient) get(x *exchange, url string, setHeaders func(http.Header)) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(x.ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, &Error{Kind: ErrBadRequest, cause: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	setHeaders(req.Header)
+	return c.send(x, req)
+}
+
+func (c *httpClient) send(x *exchange, req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, transportError(x.ctx, err)
+	}
+	x.res.TimeToFirstByte = time.Since(x.start)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return nil, statusError(resp.StatusCode, resp.Header, body)
+}
+
+// readAll reads a non-streamed response body, bounded, with the watchdog re-armed for the body.
+func (x *exchange) readAll(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	x.tick()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err != nil {
+		return nil, transportError(x.ctx, err)
+	}
+	if len(body) > maxResponseBody {
+		return nil, &Error{Kind: ErrProtocol, Status: resp.StatusCode, cause: errors.New("response body too large")}
+	}
+	return body, nil
+}
+
+// chunkHandler interprets one chunk of a provider's stream: it updates the state, returns the event to emit
+// (emit=false for chunks that carry nothing for the client, such as pings) and whether the stream is over.
+type chunkHandler func(name, data []byte, st *streamState) (ev Event, emit, done bool, err error)
+
+// stream reads the chunks of resp until handle says it is over, calling emit for each event.
+func (x *exchange) stream(resp *http.Response, r chunkReader, handle chunkHandler, emit func(Event) error) error {
+	defer resp.Body.Close()
+	st := &x.state
+	for {
+		name, data, err := r.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) && st.finish != "" {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			if errors.Is(err, errLineTooLong) {
+				return &Error{Kind: ErrProtocol, cause: err}
+			}
+			return transportError(x.ctx, err)
+		}
+		x.tick()
+		ev, send, done, err := handle(name, data, st)
+		if err != nil {
+			return err
+		}
+		if ev.Text != "" {
+			st.addText(ev.Text, time.Since(x.start))
+		}
+		if send {
+			if err := emit(ev); err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// finish completes the result: text, usage (estimated where the provider reported none) and latency.
+func (x *exchange) finish(err error) (Result, error) {
+	x.end()
+	st := &x.state
+	res := x.res
+	res.Text = st.text.String()
+	res.FinishReason = st.finish
+	res.Model = st.model
+	res.TimeToFirstToken = st.firstToken
+	res.Usage = st.usage
+	if !st.promptReported {
+		res.Usage.PromptTokens = estimatePrompt(st.call)
+		res.Usage.Estimated = true
+	}
+	if !st.completionReported {
+		res.Usage.CompletionTokens = EstimateTokens(res.Text)
+		res.Usage.Estimated = true
+	}
+	res.Latency = time.Since(x.start)
+	return res, err
+}
+
+// streamState accumulates what a stream has delivered.
+type streamState struct {
+	call               *Call
+	text               strings.Builder
+	firstToken         time.Duration
+	usage              Usage
+	promptReported     bool
+	completionReported bool
+	finish             string
+	model              string
+	// anthropicInput is Anthropic's input_tokens, which excludes cached tokens.
+	anthropicInput int64
+}
+
+func (st *streamState) addText(s string, at time.Duration) {
+	if st.text.Len() == 0 {
+		st.firstToken = at
+	}
+	st.text.WriteString(s)
+}
+
+// setModel records the model name the upstream reports in data's field, once.
+func (st *streamState) setModel(data []byte, path ...string) {
+	if st.model == "" {
+		st.model, _ = jsonString(jsonGet(data, path...))
+	}
+}
+
+// EstimateTokens estimates the tokens of text the way metering does when a provider reports none: four
+// bytes of ASCII per token, and one token per other character (CJK text has about one token per character).
+func EstimateTokens(text string) int64 {
+	var ascii, other int64
+	for i := 0; i < len(text); {
+		if text[i] < utf8.RuneSelf {
+			ascii++
+			i++
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(text[i:])
+		other++
+		i += size
+	}
+	return (ascii+3)/4 + other
+}
+
+// estimatePrompt estimates a call's prompt: its texts plus a few tokens of framing per message.
+func estimatePrompt(call *Call) int64 {
+	if call == nil {
+		return 0
+	}
+	if len(call.Raw) > 0 {
+		return EstimateTokens(string(call.Raw))
+	}
+	n := EstimateTokens(call.System) + 3
+	for _, m := range call.Messages {
+		n += EstimateTokens(m.Content) + 4
+	}
+	return n
+}
+
+// joinURL appends path to a base URL without doubling the slash.
+func joinURL(base, path string) string {
+	return strings.TrimSuffix(base, "/") + path
+}
+
+// listModels GETs a model listing and picks the names out of it.
+func listModels(ctx context.Context, c *httpClient, url string, setHeaders func(http.Header), pick func([]byte) []string) ([]string, error) {
+	x := c.begin(ctx, nil)
+	defer x.end()
+	resp, err := c.get(x, url, setHeaders)
+	if err != nil {
+		return nil, err
+	}
+	data, err := x.readAll(resp)
+	if err != nil {
+		return nil, err
+	}
+	return pick(data), nil
+}
+
+// collectStrings returns the string field of every object in the array arr.
+func collectStrings(arr []byte, field string) []string {
+	var out []string
+	jsonEach(arr, func(elem []byte) bool {
+		if s, ok := jsonString(jsonGet(elem, field)); ok && s != "" {
+			out = append(out, s)
+		}
+		return true
+	})
+	return out
+}
