@@ -88,12 +88,12 @@ func anthropicChunk(_, data []byte, st *streamState) (Event, bool, bool, error) 
 	case `"message_start"`:
 		msg := jsonGet(data, "message")
 		st.setModel(msg, "model")
-		st.anthropicUsage(jsonGet(msg, "usage"))
+		st.anthropicUsage(jsonGet(msg, "usage"), false)
 	case `"message_delta"`:
 		if reason, ok := jsonString(jsonGet(data, "delta", "stop_reason")); ok {
 			st.finish = anthropicFinish(reason)
 		}
-		st.anthropicUsage(jsonGet(data, "usage"))
+		st.anthropicUsage(jsonGet(data, "usage"), true)
 	case `"message_stop"`:
 		if st.finish == "" {
 			st.finish = FinishStop
@@ -120,8 +120,10 @@ func anthropicFinish(reason string) string {
 }
 
 // anthropicUsage reads {"input_tokens","cache_read_input_tokens","cache_creation_input_tokens",
-// "output_tokens","output_tokens_details":{"thinking_tokens"}}. Anthropic's input_tokens excludes the cached and cache-write tokens; Usage includes them.
-func (st *streamState) anthropicUsage(u []byte) {
+// "output_tokens","output_tokens_details":{"thinking_tokens"}}. Anthropic's input_tokens excludes the cached
+// and cache-write tokens; Usage includes them. Only a final report's output count (message_delta, or a whole
+// message) is the answer's: message_start's is a placeholder.
+func (st *streamState) anthropicUsage(u []byte, final bool) {
 	if len(u) == 0 || u[0] != '{' {
 		return
 	}
@@ -141,8 +143,7 @@ func (st *streamState) anthropicUsage(u []byte) {
 	}
 	if n, ok := jsonInt(jsonGet(u, "output_tokens")); ok {
 		st.usage.CompletionTokens = n
-		// message_start's output count is a placeholder; only message_delta's is the answer's.
-		st.completionReported = st.finish != ""
+		st.completionReported = final
 	}
 }
 
@@ -172,7 +173,7 @@ func (a *anthropic) Complete(ctx context.Context, call *Call) (Result, error) {
 	if reason, ok := jsonString(jsonGet(data, "stop_reason")); ok {
 		st.finish = anthropicFinish(reason)
 	}
-	st.anthropicUsage(jsonGet(data, "usage"))
+	st.anthropicUsage(jsonGet(data, "usage"), true)
 	st.setModel(data, "model")
 	return x.finish(nil)
 }

@@ -1,0 +1,101 @@
+package provider_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/apiserver/provider"
+)
+
+// Streams that real providers send and the mock does not: filter chunks, reasoning parts, newer usage
+// shapes, errors in the middle of a stream.
+func TestCannedStreams(t *testing.T) {
+	cases := []struct {
+		name   string
+		typ    string
+		body   string
+		text   string
+		usage  provider.Usage
+		finish string
+		err    error
+	}{
+		{
+			name: "openai filter chunk without choices (Azure)", typ: config.ProviderOpenAICompatible,
+			body: `data: {"choices":[],"prompt_filter_results":[{"prompt_index":0}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{"content":"Hi"},"finish_reason":null}]}` + "\n\n" +
+				`data: {"choices":[{"delta":{},"finish_reason":"stop"}],"usage":null}` + "\n\n" +
+				`data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":1}}` + "\n\ndata: [DONE]\n\n",
+			text: "Hi", usage: provider.Usage{PromptTokens: 9, CompletionTokens: 1}, finish: provider.FinishStop,
+		},
+		{
+			name: "openai cumulative usage on every chunk, no [DONE]", typ: config.ProviderOpenAICompatible,
+			body: `data: {"choices":[{"delta":{"content":"a"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}` + "\n\n" +
+				`data: {"choices":[{"delta":{"content":"b"},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":2}}` + "\n\n",
+			text: "ab", usage: provider.Usage{PromptTokens: 5, CompletionTokens: 2}, finish: provider.FinishToolCalls,
+		},
+		{
+			name: "openai error in the stream", typ: config.ProviderOpenAI,
+			body: `data: {"choices":[{"delta":{"content":"a"}}]}` + "\n\n" +
+				`data: {"error":{"message":"The server had an error","type":"server_error","code":"rate_limit_exceeded"}}` + "\n\n",
+			text: "a", err: provider.ErrRateLimited,
+		},
+		{
+			name: "anthropic thinking, cumulative input in message_delta", typ: config.ProviderAnthropic,
+			body: "event: message_start\n" + `data: {"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":10,"cache_creation_input_tokens":4,"cache_read_input_tokens":0,"output_tokens":1}}}` + "\n\n" +
+				`data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}` + "\n\n" +
+				`data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Yes"}}` + "\n\n" +
+				`data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"input_tokens":10,"cache_read_input_tokens":6,"output_tokens":20,"output_tokens_details":{"thinking_tokens":15}}}` + "\n\n" +
+				`data: {"type":"message_stop"}` + "\n\n",
+			text:   "Yes",
+			usage:  provider.Usage{PromptTokens: 20, CachedPromptTokens: 6, CacheWriteTokens: 4, CompletionTokens: 20, ReasoningTokens: 15},
+			finish: provider.FinishToolCalls,
+		},
+		{
+			name: "anthropic overloaded in the stream", typ: config.ProviderAnthropic,
+			body: `data: {"type":"message_start","message":{"usage":{"input_tokens":10,"output_tokens":1}}}` + "\n\n" +
+				"event: error\n" + `data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}` + "\n\n",
+			err: provider.ErrUpstream,
+		},
+		{
+			name: "gemini thought parts and a blocked prompt", typ: config.ProviderGemini,
+			body: `data: {"candidates":[{"content":{"parts":[{"text":"plan","thought":true},{"text":"An"},{"text":"swer"}]}}],"usageMetadata":{"promptTokenCount":7,"toolUsePromptTokenCount":2,"thoughtsTokenCount":5}}` + "\r\n\r\n" +
+				`data: {"candidates":[{"content":{"parts":[{"text":"."}]},"finishReason":"SAFETY"}],"usageMetadata":{"promptTokenCount":7,"toolUsePromptTokenCount":2,"candidatesTokenCount":3,"thoughtsTokenCount":5}}` + "\r\n\r\n",
+			text: "Answer.", usage: provider.Usage{PromptTokens: 9, CompletionTokens: 8, ReasoningTokens: 5}, finish: provider.FinishContentFilter,
+		},
+		{
+			name: "gemini stream cut before a finish reason", typ: config.ProviderGemini,
+			body: `data: {"candidates":[{"content":{"parts":[{"text":"An"}]}}]}` + "\n\n",
+			text: "An", err: provider.ErrUnavailable,
+		},
+		{
+			name: "ollama error line", typ: config.ProviderOllama,
+			body: `{"message":{"content":"a"},"done":false}` + "\n" + `{"error":"model runner has unexpectedly stopped"}` + "\n",
+			text: "a", err: provider.ErrUpstream,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				_, _ = io.WriteString(w, c.body)
+			}))
+			defer srv.Close()
+			a := newAdapter(t, c.typ, srv.URL, provider.Timeouts{}, newTransport(t))
+			call := conversation("m")
+			res, err := a.Stream(ctxFor(t), &call, func(provider.Event) error { return nil })
+			if c.err != nil {
+				if !errors.Is(err, c.err) || res.Text != c.text {
+					t.Errorf("Stream = %q, %v; want %q, %v", res.Text, err, c.text, c.err)
+				}
+				return
+			}
+			if err != nil || res.Text != c.text || res.Usage != c.usage || res.FinishReason != c.finish {
+				t.Errorf("Stream = %q, %+v, %q, %v; want %q, %+v, %q", res.Text, res.Usage, res.FinishReason, err, c.text, c.usage, c.finish)
+			}
+		})
+	}
+}
