@@ -10,8 +10,8 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 duration=${1:-10s}
 
 # Packages whose test files declare a fuzz target (a cheap filter before asking go test).
-mapfile -t pkgs < <(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . \
-  | grep -v -e '/node_modules/' -e '^./bin/' | xargs -r -n1 dirname | sort -u)
+mapfile -t pkgs < <(grep -rl --include='*_test.go' --exclude-dir=node_modules --exclude-dir=bin --exclude-dir=.git \
+  -E '^func Fuzz[A-Za-z0-9_]*\(' . | xargs -r -n1 dirname | sort -u)
 
 total=0
 failed=0
