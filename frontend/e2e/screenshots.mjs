@@ -16,6 +16,9 @@ mkdirSync(out, { recursive: true });
 /** @param {import('playwright-core').Page} page @param {string} name */
 async function shot(page, name) {
   await page.waitForLoadState('networkidle');
+  await page.locator('.spinner').first().waitFor({ state: 'detached' });
+  // Let transitions (the phone drawer) finish.
+  await page.waitForTimeout(250);
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: false });
   console.log(`screenshot ${name}.png`);
 }

@@ -88,6 +88,7 @@ export const en = {
   'chat.systemPromptHint': 'Instructions the model gets before every turn (optional).',
   'chat.create': 'Create',
   'chat.rename': 'Rename',
+  'chat.actions': 'Conversation actions',
   'chat.settings': 'Model & prompt',
   'chat.exportMd': 'Export Markdown',
   'chat.exportJson': 'Export JSON',

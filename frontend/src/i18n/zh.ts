@@ -90,6 +90,7 @@ export const zh: Record<MessageKey, string> = {
   'chat.systemPromptHint': '每轮对话前发送给模型的指令（可选）。',
   'chat.create': '创建',
   'chat.rename': '重命名',
+  'chat.actions': '对话操作',
   'chat.settings': '模型与提示词',
   'chat.exportMd': '导出 Markdown',
   'chat.exportJson': '导出 JSON',

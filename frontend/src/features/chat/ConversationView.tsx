@@ -93,6 +93,7 @@ function ConversationHeader({ c }: { c: Conversation }) {
   const [renaming, setRenaming] = useState(false);
   const [title, setTitle] = useState(c.title);
   const [dialog, setDialog] = useState<'none' | 'settings' | 'tags'>('none');
+  const [menuOpen, setMenuOpen] = useState(false);
   const onSaved = (updated: Conversation) => {
     qc.setQueryData(chatKeys.conversation(c.id), updated);
     void qc.invalidateQueries({ queryKey: chatKeys.allConversations });
@@ -147,7 +148,10 @@ function ConversationHeader({ c }: { c: Conversation }) {
           ))}
         </div>
       )}
-      <div className="conv-actions">
+      <button type="button" className="btn btn-ghost conv-menu-button" aria-label={t('chat.actions')} aria-expanded={menuOpen} onClick={() => setMenuOpen(!menuOpen)}>
+        ⋯
+      </button>
+      <div className={menuOpen ? 'conv-actions open' : 'conv-actions'}>
         <button type="button" className="btn btn-small" onClick={() => { setTitle(c.title); setRenaming(true); }}>
           {t('chat.rename')}
         </button>
