@@ -67,6 +67,7 @@ type envOptions struct {
 	registration string
 	throttle     service.Throttle
 	dbURL        string
+	drain        time.Duration
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -85,7 +86,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	log := slog.New(slog.NewJSONHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: filepath.Join(e.dir, "config", "platform.yaml"),
-		DatabaseURL: o.dbURL, Log: log, Version: "test", Throttle: o.throttle, ShutdownTimeout: 5 * time.Second})
+		DatabaseURL: o.dbURL, Log: log, Version: "test", Throttle: o.throttle, ShutdownTimeout: 5 * time.Second, DrainDelay: o.drain})
 	if err != nil {
 		cancel()
 		t.Fatalf("apiserver.New: %v", err)

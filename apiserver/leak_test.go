@@ -47,3 +47,27 @@ func BenchmarkAuthenticatedRequest(b *testing.B) {
 	b.StopTimer()
 	e.stop()
 }
+
+// TestDrainFailsReadinessWhileServing: during the drain delay /readyz answers 503 and requests are still
+// served; then Serve returns.
+func TestDrainFailsReadinessWhileServing(t *testing.T) {
+	e := newEnv(t, envOptions{drain: 400 * time.Millisecond})
+	e.cancel()
+	e.cancel = nil
+	waitFor(t, "readiness to fail", func() bool {
+		code, _, _ := get(t, e.base+"/readyz")
+		return code == 503
+	})
+	if code, _, _ := get(t, e.base+"/healthz"); code != 200 {
+		t.Errorf("healthz while draining = %d, want 200", code)
+	}
+	select {
+	case err := <-e.stopped:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the drain")
+	}
+	e.srv.Close()
+}

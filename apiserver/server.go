@@ -36,7 +36,10 @@ type Options struct {
 	Throttle service.Throttle
 	// HashConcurrency bounds concurrent password hashes; zero means 4.
 	HashConcurrency int
-	// ShutdownTimeout bounds the wait for open requests at shutdown; zero means 30 s.
+	// DrainDelay is how long the server keeps serving after it was told to stop, with /readyz failing, so
+	// that load balancers stop sending it requests before it closes its listener. Zero stops at once.
+	DrainDelay time.Duration
+	// ShutdownTimeout bounds the wait for open requests at shutdown; zero means 25 s.
 	ShutdownTimeout time.Duration
 }
 
@@ -200,9 +203,17 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.stopping.Store(true)
+	if d := s.opts.DrainDelay; d > 0 {
+		s.log.Info("Draining: readiness fails, still serving", "delay", d.String())
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(d):
+		}
+	}
 	timeout := s.opts.ShutdownTimeout
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = 25 * time.Second
 	}
 	// ctx is done; the wait for open requests gets its own deadline.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)

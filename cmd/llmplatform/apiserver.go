@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/llmplatform/llmplatform/apiserver"
 	"github.com/llmplatform/llmplatform/apiserver/config"
@@ -38,6 +39,8 @@ func runAPIServer(ctx context.Context, args []string) error {
 	configPath := fs.String("config", "", "path of platform.yaml")
 	listen := fs.String("listen", ":8080", "address to serve HTTP on")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: the config's logLevel, else info)")
+	drain := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, keep serving this long with /readyz failing before closing the listener")
+	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "then wait this long for open requests (streams) to finish")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +58,8 @@ func runAPIServer(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
-	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: *configPath, Log: log, Version: version.String()})
+	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: *configPath, Log: log, Version: version.String(),
+		DrainDelay: *drain, ShutdownTimeout: *shutdown})
 	if err != nil {
 		return err
 	}
