@@ -1,0 +1,139 @@
+// Package metering accounts for every call to a provider. Before the call it reserves the worst case (the
+// prompt plus the most the model may answer) against every quota that matches the caller, in one atomic step
+// in PostgreSQL, and refuses when a quota would be exceeded; after the call it settles the reservation to the
+// real usage and writes exactly one usage record. The web chat and the OpenAI-compatible /v1 endpoint both go
+// through it: it is the one code path of usage accounting.
+//
+// The contract for callers (the chat and /v1 services):
+//
+//	res, err := meter.Reserve(ctx, req) // a *QuotaError when refused; the refusal is already recorded
+//	if err != nil { ... }
+//	call.MaxTokens = int(res.Grant().MaxOutputTokens)
+//	result, callErr := provider.Stream(ctx, call, emit)
+//	err = res.Settle(context.WithoutCancel(ctx), metering.Settlement{...}) // exactly once, even on failure
+package metering
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/llmplatform/llmplatform/apiserver/provider"
+)
+
+// Sources of a request.
+const (
+	// SourceChat is the web UI's chat (POST /api/v1/conversations/{id}/messages).
+	SourceChat = "chat"
+	// SourceAPI is the OpenAI-compatible endpoint (/v1/chat/completions) with a personal API token.
+	SourceAPI = "api"
+)
+
+// Outcomes of a request, one per usage record.
+const (
+	// OutcomeOK: the provider answered in full.
+	OutcomeOK = "ok"
+	// OutcomeStopped: the client went away or pressed stop; what was generated is billed.
+	OutcomeStopped = "stopped"
+	// OutcomeUpstreamError: the provider failed (after any retries); what was generated is billed.
+	OutcomeUpstreamError = "upstream_error"
+	// OutcomeRefused: a quota refused the request before any provider was called.
+	OutcomeRefused = "refused"
+)
+
+// Caller identifies who makes a request, for quota matching and the usage record.
+type Caller struct {
+	UserID   string
+	Username string
+	// Email is empty when the user has none.
+	Email string
+	Role  string
+	// TokenID is the personal API token used on /v1; empty for the web UI.
+	TokenID string
+}
+
+// Request describes a provider call about to be made.
+type Request struct {
+	Caller Caller
+	// Source is SourceChat or SourceAPI.
+	Source string
+	// Provider and Model name the platform's provider and model (not the upstream name).
+	Provider string
+	Model    string
+	// UserKeyID is set when the call uses a user-supplied provider key instead of the platform's pool.
+	UserKeyID string
+	// PromptTokens is the estimated size of the prompt.
+	PromptTokens int64
+	// MaxOutputTokens is what the caller asked for; zero means the model's configured maximum.
+	MaxOutputTokens int64
+}
+
+// Grant is what a reservation allows.
+type Grant struct {
+	// MaxOutputTokens is the bound to send to the provider: the request's, lowered by the model's maximum
+	// and by every matching quota's maxOutputTokensPerRequest.
+	MaxOutputTokens int64
+}
+
+// Settlement is the real outcome of a reserved call.
+type Settlement struct {
+	// Outcome is OutcomeOK, OutcomeStopped or OutcomeUpstreamError.
+	Outcome string
+	// Usage is the provider's report, or an estimate marked as such.
+	Usage provider.Usage
+	// KeyID is the pool key that served the call (empty for user keys and keyless providers).
+	KeyID string
+	// Latency is the whole call's duration; TimeToFirstToken the wait for the first text (zero if none).
+	Latency          time.Duration
+	TimeToFirstToken time.Duration
+	// ErrorCode is the failure's code (for example "upstream_timeout") when Outcome is not OutcomeOK.
+	ErrorCode string
+	// ConversationID and MessageID link a web chat request to the stored answer.
+	ConversationID string
+	MessageID      string
+}
+
+// Refusal says which limit refused a request, what remains of it and when it resets.
+type Refusal struct {
+	// Quota is the UserQuota's name.
+	Quota string `json:"quota"`
+	// Limit names the limit: requestsPerMinute, tokensPerDay, tokensPerMonth, costPerMonth,
+	// maxOutputTokensPerRequest or allowedModels.
+	Limit string `json:"limit"`
+	// Used, Max and Remaining are amounts in the limit's unit (requests, tokens, or USD as a decimal string).
+	Used      string `json:"used"`
+	Max       string `json:"max"`
+	Remaining string `json:"remaining"`
+	// ResetAt is when the window ends; zero for allowedModels.
+	ResetAt time.Time `json:"reset_at,omitzero"`
+}
+
+// QuotaError is a refusal by one or more quotas in Enforce mode. The first refusal is the one to show.
+type QuotaError struct {
+	Refusals []Refusal
+}
+
+// Error says which quota refused and when it resets.
+func (e *QuotaError) Error() string {
+	if len(e.Refusals) == 0 {
+		return "refused by a quota"
+	}
+	r := e.Refusals[0]
+	if r.Limit == "allowedModels" {
+		return fmt.Sprintf("quota %q does not allow this model", r.Quota)
+	}
+	return fmt.Sprintf("quota %q: %s exhausted (used %s of %s); resets at %s", r.Quota, r.Limit, r.Used, r.Max, r.ResetAt.UTC().Format(time.RFC3339))
+}
+
+// ModelNotAllowed reports whether the refusal is an allowedModels refusal (HTTP 403) rather than an exhausted
+// limit (HTTP 429).
+func (e *QuotaError) ModelNotAllowed() bool {
+	return len(e.Refusals) > 0 && e.Refusals[0].Limit == "allowedModels"
+}
+
+// RetryAfter is how long until the first refusal's window resets; zero for allowedModels.
+func (e *QuotaError) RetryAfter(now time.Time) time.Duration {
+	if len(e.Refusals) == 0 || e.Refusals[0].ResetAt.IsZero() {
+		return 0
+	}
+	return max(e.Refusals[0].ResetAt.Sub(now), 0)
+}
