@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"net/http"
 	"testing"
 )
 
@@ -136,4 +137,63 @@ func TestProfile(t *testing.T) {
 	e.expect(e.do("DELETE", "/api/v1/users/me", cy.access, map[string]string{"password": "password-of-cyrus"}), 204)
 	e.expect(e.do("GET", "/api/v1/users/me", cy.access, nil), 401)
 	e.expect(e.do("POST", "/api/v1/auth/login", "", map[string]string{"login": "cyrus", "password": "password-of-cyrus"}), 401)
+}
+
+func TestAdminCreatesUsersWhenRegistrationIsClosed(t *testing.T) {
+	e := newEnv(t, envOptions{registration: "Closed"})
+	if c := e.expect(e.do("POST", "/api/v1/auth/register", "", map[string]string{"username": "nora", "email": "nora@example.com", "password": "password-nora"}), 403).errCode(t); c != "registration_closed" {
+		t.Errorf("register while closed: %s", c)
+	}
+	root := e.admin()
+	var u userBody
+	e.expect(e.do("POST", "/api/v1/admin/users", root.access, map[string]string{"username": "nora", "email": "nora@example.com", "password": "password-nora"}), 201).json(t, &u)
+	if u.Username != "nora" || u.Role != "user" || !u.IsActive {
+		t.Errorf("created = %+v", u)
+	}
+	nora := e.login("nora", "password-nora")
+	e.expect(e.do("POST", "/api/v1/admin/users", nora.access, map[string]string{"username": "otto", "email": "otto@example.com", "password": "password-otto"}), 403)
+	e.expect(e.do("POST", "/api/v1/admin/users", root.access, map[string]string{"username": "NORA", "email": "n2@example.com", "password": "password-nora"}), 409)
+	e.expect(e.do("POST", "/api/v1/admin/users", root.access, map[string]string{"username": "otto", "email": "otto@example.com", "password": "password-otto", "role": "owner"}), 422)
+	e.expect(e.do("POST", "/api/v1/admin/users", root.access, map[string]string{"username": "otto", "email": "otto@example.com", "password": "password-otto", "role": "admin"}), 201).json(t, &u)
+	if u.Role != "admin" {
+		t.Errorf("role = %s, want admin", u.Role)
+	}
+	var audit struct {
+		Items []struct {
+			Action string `json:"action"`
+		} `json:"items"`
+	}
+	e.expect(e.do("GET", "/api/v1/admin/audit?action=admin.user_created", root.access, nil), 200).json(t, &audit)
+	if len(audit.Items) != 2 {
+		t.Errorf("user_created audit entries = %d, want 2", len(audit.Items))
+	}
+	var tagPage struct {
+		Items      []struct{ Name string } `json:"items"`
+		NextCursor string                  `json:"next_cursor"`
+	}
+	// Tag pagination follows the database's case folding.
+	for _, n := range []string{"b", "A", "c", "Ä"} {
+		e.expect(e.do("POST", "/api/v1/tags", nora.access, map[string]string{"name": n}), 201)
+	}
+	var names []string
+	cursor := ""
+	for range 5 {
+		e.expect(e.do("GET", "/api/v1/tags?limit=1&cursor="+cursor, nora.access, nil), 200).json(t, &tagPage)
+		for _, it := range tagPage.Items {
+			names = append(names, it.Name)
+		}
+		if cursor = tagPage.NextCursor; cursor == "" {
+			break
+		}
+		tagPage.NextCursor = ""
+	}
+	if len(names) != 4 {
+		t.Errorf("paged tags = %v, want all 4 once", names)
+	}
+	// A lowercase "bearer" scheme is accepted too.
+	req, _ := http.NewRequest("GET", e.base+"/api/v1/auth/me", nil)
+	req.Header.Set("Authorization", "bearer "+nora.access)
+	if r := e.send(req, nil); r.status != 200 {
+		t.Errorf("lowercase bearer = %d", r.status)
+	}
 }

@@ -22,9 +22,8 @@ func (h *handlers) authRoutes(public, user *gin.RouterGroup) {
 
 // authenticate requires a valid access token and puts its principal in the context.
 func (h *handlers) authenticate(c *gin.Context) {
-	header := c.GetHeader("Authorization")
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
+	scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		writeError(c, apperr.Unauthorized("missing_token", "sign in: this endpoint needs an Authorization: Bearer access token"))
 		return
 	}

@@ -16,6 +16,7 @@ func (h *handlers) userRoutes(user, admin *gin.RouterGroup) {
 	user.PATCH("/users/me", h.updateMe)
 	user.DELETE("/users/me", h.deleteMe)
 	admin.GET("/users", h.listUsers)
+	admin.POST("/users", h.createUser)
 	admin.GET("/users/:id", h.getUser)
 	admin.DELETE("/users/:id", h.deleteUser)
 	admin.POST("/users/:id/activate", h.setActive(true))
@@ -33,6 +34,12 @@ type UpdateProfileRequest struct {
 // DeleteAccountRequest is the body of DELETE /users/me.
 type DeleteAccountRequest struct {
 	Password string `json:"password"`
+}
+
+// CreateUserRequest is the body of POST /admin/users.
+type CreateUserRequest struct {
+	RegisterRequest
+	Role string `json:"role"`
 }
 
 // SetRoleRequest is the body of PUT /admin/users/{id}/role.
@@ -73,6 +80,17 @@ func (h *handlers) listUsers(c *gin.Context) {
 	}
 	users, err := h.Users.List(c.Request.Context(), f, page)
 	respond(c, http.StatusOK, users, err)
+}
+
+func (h *handlers) createUser(c *gin.Context) {
+	var req CreateUserRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	u, err := h.Users.Create(c.Request.Context(), principal(c), service.CreateUserInput{Role: req.Role,
+		RegisterInput: service.RegisterInput{Username: req.Username, Email: req.Email, Password: req.Password, DisplayName: req.DisplayName}},
+		clientInfo(c))
+	respond(c, http.StatusCreated, u, err)
 }
 
 func (h *handlers) getUser(c *gin.Context) {

@@ -157,6 +157,7 @@ const (
 	AuditUserDeletedSelf  = "user.deleted_self"
 	AuditRefreshReuse     = "session.refresh_reuse"
 	AuditAdminBootstrap   = "admin.bootstrap"
+	AuditAdminCreatedUser = "admin.user_created"
 	AuditAdminActivated   = "admin.user_activated"
 	AuditAdminDeactivated = "admin.user_deactivated"
 	AuditAdminRoleChanged = "admin.user_role_changed"
@@ -166,6 +167,6 @@ const (
 // AuditActions lists every action, for validating filters.
 var AuditActions = []string{
 	AuditUserRegistered, AuditLoginFailed, AuditLoginThrottled, AuditPasswordChanged, AuditUserDeletedSelf,
-	AuditRefreshReuse, AuditAdminBootstrap, AuditAdminActivated, AuditAdminDeactivated, AuditAdminRoleChanged,
+	AuditRefreshReuse, AuditAdminBootstrap, AuditAdminCreatedUser, AuditAdminActivated, AuditAdminDeactivated, AuditAdminRoleChanged,
 	AuditAdminDeletedUser,
 }

@@ -100,11 +100,7 @@ func (a *Auth) Register(ctx context.Context, in RegisterInput, client ClientInfo
 		return nil, apperr.Forbidden("registration_closed", "registration is closed on this platform; ask an admin for an account")
 	}
 	var v apperr.Validation
-	checkUsername(&v, in.Username)
-	email, ok := normalizeEmail(in.Email)
-	v.Check(ok, "email", "must be an email address such as ada@example.com")
-	checkPassword(&v, "password", in.Password, in.Username, email)
-	checkDisplayName(&v, in.DisplayName)
+	email := checkAccount(&v, in)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

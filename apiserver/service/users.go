@@ -16,6 +16,7 @@ import (
 type UserStore interface {
 	AuditStore
 	UserByID(ctx context.Context, id string) (*model.User, error)
+	CreateUser(ctx context.Context, u *model.User) error
 	UpdateProfile(ctx context.Context, id string, email, displayName *string) (*model.User, error)
 	ListUsers(ctx context.Context, f store.UserFilter, p model.PageRequest) (model.Page[model.User], error)
 	SetActive(ctx context.Context, id string, active bool) (*model.User, error)
@@ -104,6 +105,38 @@ func (s *Users) List(ctx context.Context, f store.UserFilter, p model.PageReques
 		return model.Page[model.User]{}, err
 	}
 	return s.store.ListUsers(ctx, f, p)
+}
+
+// CreateUserInput is an account an admin creates (registration may be closed).
+type CreateUserInput struct {
+	RegisterInput
+	// Role is admin or user; empty means user.
+	Role string
+}
+
+// Create creates an account for an admin, whatever the registration mode.
+func (s *Users) Create(ctx context.Context, admin model.Principal, in CreateUserInput, client ClientInfo) (*model.User, error) {
+	if in.Role == "" {
+		in.Role = model.RoleUser
+	}
+	var v apperr.Validation
+	email := checkAccount(&v, in.RegisterInput)
+	v.Check(in.Role == model.RoleAdmin || in.Role == model.RoleUser, "role", "must be admin or user")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &model.User{Username: in.Username, Email: &email, DisplayName: strings.TrimSpace(in.DisplayName), Role: in.Role, PasswordHash: hash}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	e := actor(admin, client, model.AuditAdminCreatedUser)
+	e.TargetType, e.TargetID, e.Details = "user", u.ID, map[string]any{"username": u.Username, "role": u.Role}
+	s.audit.record(ctx, e)
+	return u, nil
 }
 
 // Get returns one user for an admin.

@@ -53,6 +53,16 @@ func checkPassword(v *apperr.Validation, field, password string, others ...strin
 	}
 }
 
+// checkAccount checks a new account's fields and returns the normalised email.
+func checkAccount(v *apperr.Validation, in RegisterInput) string {
+	checkUsername(v, in.Username)
+	email, ok := normalizeEmail(in.Email)
+	v.Check(ok, "email", "must be an email address such as ada@example.com")
+	checkPassword(v, "password", in.Password, in.Username, email)
+	checkDisplayName(v, in.DisplayName)
+	return email
+}
+
 func checkDisplayName(v *apperr.Validation, name string) {
 	v.Check(runes(name) <= MaxDisplayNameLen && !hasControl(name), "display_name", "must be at most 100 characters, without control characters")
 }

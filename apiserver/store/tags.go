@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -64,18 +63,28 @@ func (db *DB) ListTags(ctx context.Context, userID string, p model.PageRequest) 
 	if p.After != nil {
 		after = *p.After
 	}
-	rows, err := db.pool.Query(ctx, `SELECT id, name, color, created_at, updated_at FROM tags
+	rows, err := db.pool.Query(ctx, `SELECT id, name, color, created_at, updated_at, lower(name) FROM tags
 		WHERE user_id = $1 AND ($2::uuid IS NULL OR (lower(name), id) > ($3, $2::uuid))
 		ORDER BY lower(name), id LIMIT $4`, userID, nullIfEmpty(after.ID), after.S, p.Limit+1)
 	if err != nil {
 		return model.Page[model.Tag]{}, fmt.Errorf("listing tags: %w", err)
 	}
-	tags, err := collect(rows, scanTag)
+	// The cursor keeps the database's lower(name), which may differ from Go's for some letters.
+	sortKey := map[string]string{}
+	tags, err := collect(rows, func(r pgx.Row) (*model.Tag, error) {
+		var t model.Tag
+		var key string
+		if err := r.Scan(&t.ID, &t.Name, &t.Color, &t.CreatedAt, &t.UpdatedAt, &key); err != nil {
+			return nil, fmt.Errorf("reading tag: %w", err)
+		}
+		sortKey[t.ID] = key
+		return &t, nil
+	})
 	if err != nil {
 		return model.Page[model.Tag]{}, err
 	}
 	return model.NewPage(tags, p.Limit, func(t model.Tag) model.Cursor {
-		return model.Cursor{S: strings.ToLower(t.Name), ID: t.ID}
+		return model.Cursor{S: sortKey[t.ID], ID: t.ID}
 	}), nil
 }
 
