@@ -45,19 +45,19 @@ describe('streamChat', () => {
     mockFetch(() => sseResponse(s.stream));
     const { deltas, result } = start();
     s.push('event: delta\ndata: {"text":"part"}\n\n');
-    s.push('event: error\ndata: {"code":"quota_exceeded","message":"Daily tokens used up","quota":{"name":"daily","reset_at":"2030-01-01T00:00:00Z"}}\n\n');
+    s.push('event: error\ndata: {"code":"quota_exceeded","message":"Daily tokens used up","quota":{"quota":"daily","limit":"tokensPerDay","used":"1000","max":"1000","remaining":"0","reset_at":"2030-01-01T00:00:00Z"}}\n\n');
     s.close();
     expect(await result).toEqual({
       outcome: 'error',
-      error: { code: 'quota_exceeded', message: 'Daily tokens used up', quota: { name: 'daily', reset_at: '2030-01-01T00:00:00Z' } },
+      error: { code: 'quota_exceeded', message: 'Daily tokens used up', quota: { quota: 'daily', limit: 'tokensPerDay', used: '1000', max: '1000', remaining: '0', reset_at: '2030-01-01T00:00:00Z' } },
     });
     expect(deltas).toEqual(['part']);
   });
 
   it('reports a refusal before the stream (JSON error with status) without retrying', async () => {
-    const calls = mockFetch(() => json(429, { error: { code: 'quota_exceeded', message: 'Too many requests', quota: { name: 'rpm' } } }));
+    const calls = mockFetch(() => json(429, { error: { code: 'quota_exceeded', message: 'Too many requests', quota: { quota: 'rpm', limit: 'requestsPerMinute', used: '10', max: '10', remaining: '0' } } }));
     const { result } = start();
-    expect(await result).toEqual({ outcome: 'error', status: 429, error: { code: 'quota_exceeded', message: 'Too many requests', quota: { name: 'rpm' } } });
+    expect(await result).toEqual({ outcome: 'error', status: 429, error: { code: 'quota_exceeded', message: 'Too many requests', quota: { quota: 'rpm', limit: 'requestsPerMinute', used: '10', max: '10', remaining: '0' } } });
     expect(calls).toHaveLength(1);
   });
 

@@ -38,6 +38,7 @@ export interface paths {
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
                 403: components["responses"]["Error"];
+                422: components["responses"]["Error"];
             };
         };
         put?: never;
@@ -89,7 +90,37 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /** Create an account (admins only; works when registration is Closed) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateUserRequest"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -356,7 +387,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with a username or an email address and a password
-         * @description Failed attempts are throttled per account and per client address (429 with Retry-After).
+         * @description Failed attempts are throttled per account and per client address (429 with Retry-After). A deactivated account with the right password gets 403 account_disabled.
          */
         post: {
             parameters: {
@@ -382,6 +413,7 @@ export interface paths {
                 };
                 400: components["responses"]["Error"];
                 401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
                 413: components["responses"]["Error"];
                 422: components["responses"]["Error"];
                 429: components["responses"]["Error"];
@@ -484,6 +516,8 @@ export interface paths {
          * Exchange a refresh token for a new access token and a new refresh token
          * @description Refresh tokens are single use. Presenting one that was already used revokes the whole session
          *     (every token issued from the same login) and is recorded in the audit log.
+         *     Clients must therefore refresh one at a time (share one in-flight refresh between tabs and requests):
+         *     two concurrent refreshes with the same token look like theft and end the session.
          */
         post: {
             parameters: {
@@ -1521,7 +1555,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        AuditAction: "user.registered" | "user.login_failed" | "user.login_throttled" | "user.password_changed" | "user.deleted_self" | "session.refresh_reuse" | "admin.bootstrap" | "admin.user_activated" | "admin.user_deactivated" | "admin.user_role_changed" | "admin.user_deleted";
+        AuditAction: "user.registered" | "user.login_failed" | "user.login_throttled" | "user.password_changed" | "user.deleted_self" | "session.refresh_reuse" | "admin.bootstrap" | "admin.user_created" | "admin.user_activated" | "admin.user_deactivated" | "admin.user_role_changed" | "admin.user_deleted";
         AuditEntry: {
             action: components["schemas"]["AuditAction"];
             /** Format: uuid */
@@ -1600,6 +1634,15 @@ export interface components {
         CreateTagRequest: {
             color?: string;
             name: string;
+        };
+        CreateUserRequest: {
+            display_name?: string;
+            /** Format: email */
+            email: string;
+            password: string;
+            /** @default user */
+            role: components["schemas"]["Role"];
+            username: string;
         };
         DeleteAccountRequest: {
             password: string;

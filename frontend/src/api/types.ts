@@ -40,12 +40,25 @@ export interface Page<T> {
 
 // ---- Assumed: not in the document yet (Chat and Metering issues) ----
 
-/** Which quota refused a request, what remains and when it resets (chat `error` event and 429 answers). */
+/** The limits a quota can set, as the API names them (apiserver/metering). */
+export type QuotaLimitName =
+  | 'requestsPerMinute'
+  | 'tokensPerDay'
+  | 'tokensPerMonth'
+  | 'costPerMonth'
+  | 'maxOutputTokensPerRequest'
+  | 'allowedModels';
+
+/**
+ * Which quota refused a request, what remains and when it resets (chat `error` event and 429/403 answers):
+ * apiserver/metering.Refusal. Amounts are in the limit's unit (requests, tokens, or USD as a decimal string).
+ */
 export interface QuotaRefusal {
-  name?: string;
-  window?: string;
-  limit?: string;
-  remaining?: string;
+  quota: string;
+  limit: QuotaLimitName;
+  used: string;
+  max: string;
+  remaining: string;
   reset_at?: string;
 }
 
@@ -136,12 +149,12 @@ export interface UsageByProvider extends UsageTotals {
   provider: string;
 }
 
-/** Used and remaining amounts of one quota window for the current user. */
+/** Used and remaining amounts of one quota limit for the current user (the Refusal shape plus the mode). */
 export interface QuotaWindow {
   quota: string;
-  kind: 'requests_per_minute' | 'tokens_per_day' | 'tokens_per_month' | 'cost_per_month';
-  limit: string;
+  limit: Exclude<QuotaLimitName, 'allowedModels' | 'maxOutputTokensPerRequest'>;
   used: string;
+  max: string;
   remaining: string;
   reset_at: string;
   mode: 'Enforce' | 'Shadow';

@@ -116,8 +116,10 @@ export const en = {
   'tags.add': 'Add',
   'tags.deleteConfirm': 'Delete tag',
 
-  'quota.exceeded': 'Quota “{name}” is used up.',
-  'quota.remaining': '{remaining} of {limit} left.',
+  'quota.exceeded': 'Quota “{name}”: {limit} used up.',
+  'quota.used': 'Used {used} of {max}.',
+  'quota.modelNotAllowed': 'Quota “{name}” does not allow this model.',
+  'quota.allowedModels': 'Allowed models',
   'quota.resetsAt': 'Resets {time}.',
   'quota.requestsPerMinute': 'Requests per minute',
   'quota.tokensPerDay': 'Tokens per day',

@@ -118,8 +118,10 @@ export const zh: Record<MessageKey, string> = {
   'tags.add': '添加',
   'tags.deleteConfirm': '删除标签',
 
-  'quota.exceeded': '配额“{name}”已用完。',
-  'quota.remaining': '剩余 {remaining}（共 {limit}）。',
+  'quota.exceeded': '配额“{name}”：{limit}已用完。',
+  'quota.used': '已用 {used}，上限 {max}。',
+  'quota.modelNotAllowed': '配额“{name}”不允许使用此模型。',
+  'quota.allowedModels': '允许的模型',
   'quota.resetsAt': '将于 {time} 重置。',
   'quota.requestsPerMinute': '每分钟请求数',
   'quota.tokensPerDay': '每日 tokens',

@@ -88,11 +88,11 @@ describe('ConversationView', () => {
   });
 
   it('shows a quota refusal with its reset time and gives the text back', async () => {
-    server([], () => json(429, { error: { code: 'quota_exceeded', message: 'Quota exceeded', quota: { name: 'daily-tokens', reset_at: '2030-01-02T00:00:00Z' } } }));
+    server([], () => json(429, { error: { code: 'quota_exceeded', message: 'Quota exceeded', quota: { quota: 'daily-tokens', limit: 'tokensPerDay', used: '20000', max: '20000', remaining: '0', reset_at: '2030-01-02T00:00:00Z' } } }));
     renderWithProviders(<ConversationView id="c1" />);
     await typeAndSend('One more question');
     const alert = await screen.findByRole('alert');
-    expect(within(alert).getByText(/Quota “daily-tokens” is used up\. Resets .*2030/)).toBeTruthy();
+    expect(within(alert).getByText(/Quota “daily-tokens”: Tokens per day used up\. Used 20,000 of 20,000\. Resets .*2030/)).toBeTruthy();
     await waitFor(() => expect(screen.getByRole<HTMLTextAreaElement>('textbox', { name: 'Message' }).value).toBe('One more question'));
   });
 

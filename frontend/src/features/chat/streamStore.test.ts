@@ -44,13 +44,13 @@ describe('chat store', () => {
   });
 
   it('records a refused send with the text to put back', async () => {
-    mockFetch(() => json(429, { error: { code: 'quota_exceeded', message: 'over', quota: { name: 'daily', reset_at: '2030-01-01T00:00:00Z' } } }));
+    mockFetch(() => json(429, { error: { code: 'quota_exceeded', message: 'over', quota: { quota: 'daily', limit: 'tokensPerDay', used: '5', max: '5', remaining: '0', reset_at: '2030-01-01T00:00:00Z' } } }));
     await useChat.getState().start('c1', { kind: 'send', content: 'keep me' });
     expect(useChat.getState().failures.c1).toEqual({
       kind: 'error',
       code: 'quota_exceeded',
       message: 'over',
-      quota: { name: 'daily', reset_at: '2030-01-01T00:00:00Z' },
+      quota: { quota: 'daily', limit: 'tokensPerDay', used: '5', max: '5', remaining: '0', reset_at: '2030-01-01T00:00:00Z' },
       unsentText: 'keep me',
     });
   });

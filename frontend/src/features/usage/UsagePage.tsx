@@ -2,7 +2,7 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { usageApi } from '../../api/endpoints';
-import type { QuotaWindow } from '../../api/types';
+import type { QuotaLimitName, QuotaWindow } from '../../api/types';
 import { QuotaBar } from '../../components/charts';
 import { Empty, ErrorNote, PageHeader, Spinner } from '../../components/ui';
 import { locale, useT, type MessageKey, type T } from '../../i18n';
@@ -11,17 +11,20 @@ import { formatDateTime, formatInt, formatUSD } from '../../lib/format';
 import { usePrefs } from '../../stores/prefs';
 import { ByModel, DailyCharts, lastDays, RangePicker, SummaryCards, type Range } from './parts';
 
-const windowLabels: Record<QuotaWindow['kind'], MessageKey> = {
-  requests_per_minute: 'quota.requestsPerMinute',
-  tokens_per_day: 'quota.tokensPerDay',
-  tokens_per_month: 'quota.tokensPerMonth',
-  cost_per_month: 'quota.costPerMonth',
+/** The words for each limit a quota can set. */
+export const limitLabels: Record<QuotaLimitName, MessageKey> = {
+  requestsPerMinute: 'quota.requestsPerMinute',
+  tokensPerDay: 'quota.tokensPerDay',
+  tokensPerMonth: 'quota.tokensPerMonth',
+  costPerMonth: 'quota.costPerMonth',
+  maxOutputTokensPerRequest: 'quota.maxOutput',
+  allowedModels: 'quota.allowedModels',
 };
 
 /** quotaDetail prints "used / limit · resets …" in the window's unit. */
 export function quotaDetail(q: QuotaWindow, t: T, loc: string): string {
-  const fmt = (v: string) => (q.kind === 'cost_per_month' ? formatUSD(v) : formatInt(Number(v), loc));
-  return `${fmt(q.used)} / ${fmt(q.limit)} · ${t('quota.resetsAt', { time: formatDateTime(q.reset_at, loc) })}`;
+  const fmt = (v: string) => (q.limit === 'costPerMonth' ? formatUSD(v) : formatInt(Number(v), loc));
+  return `${fmt(q.used)} / ${fmt(q.max)} · ${t('quota.resetsAt', { time: formatDateTime(q.reset_at, loc) })}`;
 }
 
 export default function UsagePage() {
@@ -51,10 +54,10 @@ export default function UsagePage() {
         {quotas.isSuccess && quotas.data.length === 0 && <Empty>{t('usage.noQuotas')}</Empty>}
         {quotas.data?.map((q) => (
           <QuotaBar
-            key={`${q.quota}/${q.kind}`}
-            label={`${q.quota} · ${t(windowLabels[q.kind])}${q.mode === 'Shadow' ? ` (${t('quota.shadow')})` : ''}`}
+            key={`${q.quota}/${q.limit}`}
+            label={`${q.quota} · ${t(limitLabels[q.limit])}${q.mode === 'Shadow' ? ` (${t('quota.shadow')})` : ''}`}
             used={Number(q.used)}
-            limit={Number(q.limit)}
+            limit={Number(q.max)}
             detail={quotaDetail(q, t, loc)}
           />
         ))}

@@ -17,7 +17,7 @@ describe('usage helpers', () => {
 
   it('describes a quota window with its unit and reset time', () => {
     const t = (k: Parameters<typeof translate>[1], v?: Record<string, string | number>) => translate('en', k, v);
-    const text = quotaDetail({ quota: 'team', kind: 'cost_per_month', limit: '10', used: '2.5', remaining: '7.5', reset_at: '2030-02-01T00:00:00Z', mode: 'Enforce' }, t, 'en-US');
+    const text = quotaDetail({ quota: 'team', limit: 'costPerMonth', max: '10', used: '2.5', remaining: '7.5', reset_at: '2030-02-01T00:00:00Z', mode: 'Enforce' }, t, 'en-US');
     expect(text).toMatch(/^\$2\.50 \/ \$10\.00 · Resets .*2030/);
   });
 
