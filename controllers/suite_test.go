@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
 )
@@ -45,6 +46,9 @@ func runSuite(m *testing.M) (int, error) {
 	if err := llmv1.AddToScheme(testScheme); err != nil {
 		return 0, err
 	}
+	if err := gwapiv1.Install(testScheme); err != nil {
+		return 0, err
+	}
 	assets, err := assetsDir()
 	if err != nil {
 		return 0, err
@@ -59,6 +63,7 @@ func runSuite(m *testing.M) (int, error) {
 		return 0, fmt.Errorf("starting the control plane: %w", err)
 	}
 	defer func() { _ = testEnv.Stop() }()
+	defer stopGatewayControlPlane()
 	k8sClient, err = client.New(cfg, client.Options{Scheme: testScheme})
 	if err != nil {
 		return 0, err

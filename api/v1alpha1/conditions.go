@@ -37,6 +37,7 @@ const (
 	ReasonRouteCreated          = "RouteCreated"
 	ReasonNoRoute               = "NoRoute"
 	ReasonGatewayAPIMissing     = "GatewayAPIMissing"
+	ReasonRouteNotAccepted      = "RouteNotAccepted"
 	ReasonSecretMissing         = "SecretMissing"
 	ReasonSecretKeyMissing      = "SecretKeyMissing"
 	ReasonProvidersConfigured   = "ProvidersConfigured"

@@ -16,7 +16,8 @@ import (
 
 // PlatformConfig renders the API server's configuration from the platform and the quotas that name it. It
 // holds no secret: keys, passwords and the database URL are files named in it. Quotas are sorted by name so
-// that the same inputs always render the same bytes.
+// that the same inputs always render the same bytes. What the spec leaves empty stays empty: the API server
+// owns its defaults.
 func PlatformConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) *config.Config {
 	c := &config.Config{
 		Platform:  p.Name,
@@ -46,7 +47,6 @@ func PlatformConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) *config.Conf
 	for i := range sorted {
 		c.Quotas = append(c.Quotas, quota(&sorted[i]))
 	}
-	c.ApplyDefaults()
 	return c
 }
 
