@@ -9,6 +9,7 @@ import type {
   AuditAction,
   AuditEntry,
   Conversation,
+  CreateUserInput,
   KeyTestResult,
   Message,
   ModelInfo,
@@ -74,6 +75,7 @@ export interface ListParams {
 export const adminApi = {
   users: (p: ListParams & { q?: string; role?: Role; active?: 'true' | 'false' }) =>
     request<Page<User>>(`/admin/users${qs({ ...p })}`),
+  createUser: (input: CreateUserInput) => request<User>('/admin/users', { method: 'POST', json: input }),
   activate: (id: string) => request<User>(`/admin/users/${enc(id)}/activate`, { method: 'POST' }),
   deactivate: (id: string) => request<User>(`/admin/users/${enc(id)}/deactivate`, { method: 'POST' }),
   setRole: (id: string, role: Role) => request<User>(`/admin/users/${enc(id)}/role`, { method: 'PUT', json: { role } }),

@@ -24,6 +24,7 @@ export type SearchHit = Schemas['SearchHit'];
 export type AuditEntry = Schemas['AuditEntry'];
 export type AuditAction = Schemas['AuditAction'];
 export type SendMessageInput = Schemas['SendMessageRequest'];
+export type CreateUserInput = Schemas['CreateUserRequest'];
 /** The chat stream's `usage` event. */
 export type StreamUsage = Schemas['Usage'];
 /** The chat stream's `done` event (the same shape as the JSON answer). */

@@ -198,6 +198,7 @@ export const en = {
   'usage.provider': 'Provider',
 
   'admin.users': 'Users',
+  'admin.createUser': 'Create user',
   'admin.searchUsers': 'Search username, email or name',
   'admin.status': 'Status',
   'admin.allStatuses': 'Any status',

@@ -200,6 +200,7 @@ export const zh: Record<MessageKey, string> = {
   'usage.provider': '提供商',
 
   'admin.users': '用户',
+  'admin.createUser': '创建用户',
   'admin.searchUsers': '搜索用户名、邮箱或名称',
   'admin.status': '状态',
   'admin.allStatuses': '全部状态',

@@ -41,4 +41,21 @@ describe('AdminUsersPage', () => {
     await waitFor(() => expect(screen.queryByText('root')).toBeNull());
     expect(calls.some((c) => c.url.includes('q=bo'))).toBe(true);
   });
+
+  it('creates an account from the dialog', async () => {
+    const calls = mockFetch((c) => (c.method === 'POST' ? json(201, user('u3', 'carol')) : json(200, { items: [] })));
+    renderWithProviders(<AdminUsersPage />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Create user' }));
+    const dialog = screen.getByRole('dialog', { name: 'Create user' });
+    fireEvent.change(within(dialog).getByLabelText(/^Username/), { target: { value: 'carol' } });
+    fireEvent.change(within(dialog).getByLabelText('Email'), { target: { value: 'carol@example.com' } });
+    fireEvent.change(within(dialog).getByLabelText(/^Password/), { target: { value: 'carol-password-1' } });
+    fireEvent.change(within(dialog).getByLabelText('Role'), { target: { value: 'admin' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Create user' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(calls.find((c) => c.method === 'POST')).toMatchObject({
+      url: '/api/v1/admin/users',
+      body: { username: 'carol', email: 'carol@example.com', password: 'carol-password-1', display_name: '', role: 'admin' },
+    });
+  });
 });

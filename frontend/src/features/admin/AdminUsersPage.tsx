@@ -1,13 +1,65 @@
 /** Admin: users with search and filters; activate, deactivate, change role, delete. */
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type SyntheticEvent } from 'react';
 import { adminApi } from '../../api/endpoints';
 import type { Role, User } from '../../api/types';
-import { ConfirmButton, Empty, ErrorNote, PageHeader, Spinner } from '../../components/ui';
+import { ConfirmButton, Dialog, Empty, ErrorNote, Field, PageHeader, Spinner } from '../../components/ui';
 import { locale, useT } from '../../i18n';
 import { formatDateTime } from '../../lib/format';
 import { useAuth } from '../../stores/auth';
 import { usePrefs } from '../../stores/prefs';
+import { MIN_PASSWORD } from '../auth/RegisterPage';
+
+/** CreateUserDialog lets an admin open an account (also when registration is closed). */
+function CreateUserDialog({ onClose }: { onClose: () => void }) {
+  const t = useT();
+  const qc = useQueryClient();
+  const [form, setForm] = useState({ username: '', email: '', display_name: '', password: '', role: 'user' as Role });
+  const create = useMutation({
+    mutationFn: () => adminApi.createUser({ ...form, username: form.username.trim(), email: form.email.trim(), display_name: form.display_name.trim() }),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ['admin-users'] });
+      onClose();
+    },
+  });
+  const submit = (e: SyntheticEvent) => {
+    e.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Dialog title={t('admin.createUser')} onClose={onClose}>
+      <form className="form" onSubmit={submit}>
+        <Field label={t('auth.username')} hint={t('auth.usernameHint')}>
+          <input required minLength={3} maxLength={50} autoComplete="off" value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} />
+        </Field>
+        <Field label={t('auth.email')}>
+          <input type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+        </Field>
+        <Field label={t('auth.displayName')}>
+          <input maxLength={100} value={form.display_name} onChange={(e) => setForm({ ...form, display_name: e.target.value })} />
+        </Field>
+        <Field label={t('auth.password')} hint={t('auth.passwordHint', { n: MIN_PASSWORD })}>
+          <input type="password" autoComplete="new-password" required minLength={MIN_PASSWORD} value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} />
+        </Field>
+        <Field label={t('admin.role')}>
+          <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+            <option value="user">{t('admin.roleUser')}</option>
+            <option value="admin">{t('admin.roleAdmin')}</option>
+          </select>
+        </Field>
+        {create.isError && <ErrorNote error={create.error} />}
+        <div className="form-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+            {t('admin.createUser')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
 
 export default function AdminUsersPage() {
   const t = useT();
@@ -17,6 +69,7 @@ export default function AdminUsersPage() {
   const [text, setText] = useState('');
   const [q, setQ] = useState('');
   const [active, setActive] = useState<'' | 'true' | 'false'>('');
+  const [creating, setCreating] = useState(false);
   useEffect(() => {
     const id = setTimeout(() => setQ(text.trim()), 300);
     return () => clearTimeout(id);
@@ -40,7 +93,12 @@ export default function AdminUsersPage() {
   const list = users.data?.pages.flatMap((p) => p.items) ?? [];
   return (
     <div className="page">
-      <PageHeader title={t('admin.users')} />
+      <PageHeader title={t('admin.users')}>
+        <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+          {t('admin.createUser')}
+        </button>
+      </PageHeader>
+      {creating && <CreateUserDialog onClose={() => setCreating(false)} />}
       <div className="filters">
         <input type="search" aria-label={t('admin.searchUsers')} placeholder={t('admin.searchUsers')} value={text} onChange={(e) => setText(e.target.value)} />
         <select aria-label={t('admin.status')} value={active} onChange={(e) => setActive(e.target.value as '' | 'true' | 'false')}>
