@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llmplatform/llmplatform/apiserver/httpapi"
+	"github.com/llmplatform/llmplatform/apiserver/llm"
 	"github.com/llmplatform/llmplatform/apiserver/security"
 	"github.com/llmplatform/llmplatform/apiserver/service"
 	"github.com/llmplatform/llmplatform/apiserver/settings"
@@ -49,6 +50,8 @@ type Server struct {
 	DB       *store.DB
 	Auth     *service.Auth
 	Metrics  *httpapi.Metrics
+	// Registry resolves model ids to providers and models; rebuilt on every config or Secret reload.
+	Registry *llm.Registry
 	Handler  http.Handler
 	log      *slog.Logger
 	opts     Options
@@ -146,6 +149,7 @@ func (s *Server) build(ctx context.Context) error {
 	if err := s.Auth.Bootstrap(ctx, current().Admin); err != nil {
 		return fmt.Errorf("creating the bootstrap admin: %w", err)
 	}
+	s.buildRegistry(ctx)
 	s.Settings.OnChange(func(ctx context.Context, snap *settings.Snapshot) {
 		bctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -169,6 +173,20 @@ func (s *Server) build(ctx context.Context) error {
 	}
 	s.Handler = h
 	return nil
+}
+
+// buildRegistry makes the model registry, applies the current settings and every reload to it, and exports
+// its key health.
+func (s *Server) buildRegistry(ctx context.Context) {
+	s.Registry = llm.New(llm.Options{Log: s.log})
+	apply := func(ctx context.Context, snap *settings.Snapshot) {
+		if err := s.Registry.Apply(snap.Config); err != nil {
+			s.log.ErrorContext(ctx, "Some provider keys or the encryption key could not be loaded", "error", err)
+		}
+	}
+	apply(ctx, s.Settings.Current())
+	s.Settings.OnChange(apply)
+	s.Metrics.Registry.MustRegister(llm.NewCollector(s.Registry))
 }
 
 func (s *Server) ready(ctx context.Context) error {

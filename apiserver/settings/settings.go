@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,8 +76,32 @@ func load(opts Options) (*Snapshot, error) {
 	if s.Admin != nil {
 		_, _ = fmt.Fprintf(h, "\x00%s\x00%s\x00%s", s.Admin.Username, s.Admin.Password, s.Admin.Email)
 	}
+	hashSecretFiles(h, cfg)
 	copy(s.fingerprint[:], h.Sum(nil))
 	return s, nil
+}
+
+// hashSecretFiles adds the content of the secret files that others read themselves (provider keys, the
+// encryption keys) to the fingerprint, so that a rotated Secret publishes a new snapshot and its listeners
+// reload them. An unreadable file counts as its error text: it changes when the file appears.
+func hashSecretFiles(h io.Writer, cfg *config.Config) {
+	files := append([]string{cfg.Secrets.EncryptionKeyFile}, cfg.Secrets.PreviousEncryptionKeyFiles...)
+	for _, p := range cfg.Providers {
+		for _, k := range p.Keys {
+			files = append(files, k.File)
+		}
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		data, err := os.ReadFile(f) //nolint:gosec // the paths are the operator's config, not a request's
+		if err != nil {
+			data = []byte(err.Error())
+		}
+		sum := sha256.Sum256(data)
+		_, _ = fmt.Fprintf(h, "\x00%s\x00%x", f, sum)
+	}
 }
 
 func readJWTKey(path string) ([]byte, error) {
