@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"net"
+	"net"
 	"net/http"
 	"net/netip"
 	"syscall"
@@ -58,7 +58,9 @@ var (
 
 // SealAAD binds a sealed user key to its owner and row, so that a sealed value copied to another row or user
 // does not open.
-func SealAAD(userID, keyID string) []byte { return []byte("llmplatform/provider-key/v1/" + userID + "/" + keyID) }
+func SealAAD(userID, keyID string) []byte {
+	return []byte("llmplatform/provider-key/v1/" + userID + "/" + keyID)
+}
 
 // resolveUserModel opens the user's key and returns a model served by it.
 func (r *Registry) resolveUserModel(ctx context.Context, cat *catalog, userID, keyID, name string) (*Model, error) {
