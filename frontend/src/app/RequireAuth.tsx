@@ -1,4 +1,6 @@
 /** RequireAuth lets signed-in users through (admins only, when asked) and sends everyone else to log in. */
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import { Navigate, Outlet, useLocation } from 'react-router';
 import { ErrorNote, Spinner } from '../components/ui';
 import { useT } from '../i18n';
@@ -9,6 +11,11 @@ export function RequireAuth() {
   const session = useAuth((s) => s.session);
   const location = useLocation();
   const me = useMe();
+  const qc = useQueryClient();
+  // Every page change re-checks the account, so a deactivated user's open session ends at the next click.
+  useEffect(() => {
+    void qc.invalidateQueries({ queryKey: ['me'] });
+  }, [qc, location.pathname]);
   if (session === null) {
     const next = location.pathname + location.search;
     return <Navigate to={`/login${next === '/' ? '' : `?next=${encodeURIComponent(next)}`}`} replace />;
