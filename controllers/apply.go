@@ -20,6 +20,8 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -39,60 +41,61 @@ type applier struct {
 	scheme *runtime.Scheme
 }
 
-// apply creates or updates desired, owned by owner, and reports whether it wrote. On return desired holds the
-// object as stored.
-func (a *applier) apply(ctx context.Context, owner metav1.Object, desired client.Object) (bool, error) {
+// apply creates or updates desired, owned by owner. On return desired holds the object as stored.
+func (a *applier) apply(ctx context.Context, owner metav1.Object, desired client.Object) error {
 	gvk, err := apiutil.GVKForObject(desired, a.scheme)
 	if err != nil {
-		return false, err
+		return err
 	}
 	desired.GetObjectKind().SetGroupVersionKind(gvk)
 	live, err := a.scheme.New(gvk)
 	if err != nil {
-		return false, err
+		return err
 	}
 	liveObj := live.(client.Object)
 	err = a.client.Get(ctx, client.ObjectKeyFromObject(desired), liveObj)
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return false, fmt.Errorf("reading %s %s: %w", gvk.Kind, desired.GetName(), err)
+		return fmt.Errorf("reading %s %s: %w", gvk.Kind, desired.GetName(), err)
 	case !metav1.IsControlledBy(liveObj, owner):
-		return false, fmt.Errorf("%s %s exists but is not controlled by this platform (delete it, or wait for the garbage collector to remove a deleted platform's children)", gvk.Kind, desired.GetName())
+		return fmt.Errorf("%s %s exists but is not controlled by this platform (delete it, or wait for the garbage collector to remove a deleted platform's children)", gvk.Kind, desired.GetName())
 	default:
 		same, err := ownedFieldsMatch(liveObj, desired)
 		if err != nil {
-			return false, fmt.Errorf("comparing %s %s: %w", gvk.Kind, desired.GetName(), err)
+			return fmt.Errorf("comparing %s %s: %w", gvk.Kind, desired.GetName(), err)
 		}
 		if same {
 			reflect.ValueOf(desired).Elem().Set(reflect.ValueOf(liveObj).Elem())
-			return false, nil
+			return nil
 		}
 	}
 	body, err := applyBody(desired)
 	if err != nil {
-		return false, fmt.Errorf("encoding %s %s: %w", gvk.Kind, desired.GetName(), err)
+		return fmt.Errorf("encoding %s %s: %w", gvk.Kind, desired.GetName(), err)
 	}
 	u := &unstructured.Unstructured{Object: body}
 	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return false, fmt.Errorf("applying %s %s: %w", gvk.Kind, desired.GetName(), err)
+		return fmt.Errorf("applying %s %s: %w", gvk.Kind, desired.GetName(), err)
 	}
-	return true, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, desired)
+	ctrl.LoggerFrom(ctx).Info("Applied "+gvk.Kind, gvk.Kind, klog.KObj(desired))
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, desired)
 }
 
 // remove deletes the object named like obj when it exists and owner controls it; objects of others stay.
-func (a *applier) remove(ctx context.Context, owner metav1.Object, obj client.Object) (bool, error) {
+func (a *applier) remove(ctx context.Context, owner metav1.Object, obj client.Object) error {
 	if err := a.client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
-		return false, client.IgnoreNotFound(err)
+		return client.IgnoreNotFound(err)
 	}
 	if !metav1.IsControlledBy(obj, owner) {
-		return false, nil
+		return nil
 	}
 	uid := obj.GetUID()
 	if err := a.client.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil {
-		return false, client.IgnoreNotFound(err)
+		return client.IgnoreNotFound(err)
 	}
-	return true, nil
+	ctrl.LoggerFrom(ctx).Info("Deleted a child the spec no longer asks for", "name", obj.GetName(), "type", fmt.Sprintf("%T", obj))
+	return nil
 }
 
 // applyBody is the apply request for obj: its fields without status, nulls or the server-set creation time.

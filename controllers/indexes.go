@@ -14,7 +14,7 @@ import (
 const (
 	// indexSecretRefs indexes platforms by the names of the Secrets they reference (provider keys, the
 	// external database, the bootstrap admin), so that a changed Secret wakes the platforms that use it.
-	indexSecretRefs = "llmplatform.io/secret-refs"
+	indexSecretRefs = "llmplatform.io/secret-refs" //nolint:gosec // an index name, not a credential
 	// indexQuotaPlatform indexes quotas by the platform they name.
 	indexQuotaPlatform = "llmplatform.io/platform-ref"
 )

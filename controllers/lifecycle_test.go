@@ -226,7 +226,7 @@ func TestUserQuotaLifecycle(t *testing.T) {
 	}
 	waitForEvent(t, k8sClient, q, corev1.EventTypeWarning, llmv1.ReasonPlatformNotFound, `"shop"`)
 
-	createPlatform(t, k8sClient, ns, minimalPlatform)
+	p := createPlatform(t, k8sClient, ns, minimalPlatform)
 	accepted(metav1.ConditionTrue, llmv1.ReasonAccepted)
 	renderedQuotas := func(want string) {
 		eventually(t, "waiting for the configuration's quotas to be "+want, func() error {
@@ -260,13 +260,27 @@ func TestUserQuotaLifecycle(t *testing.T) {
 		return k8sClient.Update(ctx, q)
 	})
 	renderedQuotas("interns:5000")
+	if d := mustGet(t, k8sClient, ns, "shop-apiserver", &appsv1.Deployment{}); d.Generation != generation {
+		t.Errorf("the Deployment changed (generation %d to %d) for a quota change: pods would restart", generation, d.Generation)
+	}
 	if err := k8sClient.Delete(ctx, q); err != nil {
 		t.Fatal(err)
 	}
 	renderedQuotas("")
-	if d := mustGet(t, k8sClient, ns, "shop-apiserver", &appsv1.Deployment{}); d.Generation != generation {
-		t.Errorf("the Deployment changed (generation %d to %d) for a quota change: pods would restart", generation, d.Generation)
+
+	// Another quota outlives its platform: it says so again.
+	q = &llmv1.UserQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "interns"},
+		Spec:       llmv1.UserQuotaSpec{PlatformRef: llmv1.PlatformRef{Name: "shop"}, Subjects: q.Spec.Subjects, AllowedModels: []string{"*-mini"}},
 	}
+	if err := k8sClient.Create(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	accepted(metav1.ConditionTrue, llmv1.ReasonAccepted)
+	if err := k8sClient.Delete(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	accepted(metav1.ConditionFalse, llmv1.ReasonPlatformNotFound)
 }
 
 // TestSpecChangesRestartOnlyWhenNeeded: a price change reaches the running API server through its

@@ -170,7 +170,7 @@ func (r *LLMPlatformReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&networkingv1.Ingress{}).
 		Owns(&batchv1.CronJob{}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.platformsReferencing)).
-		Watches(&llmv1.UserQuota{}, handler.EnqueueRequestsFromMapFunc(platformOfQuota)).
+		Watches(&llmv1.UserQuota{}, handler.EnqueueRequestsFromMapFunc(platformOfQuota), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Build(r)
 	if err != nil {
 		return err

@@ -115,7 +115,7 @@ func (r *LLMPlatformReconciler) reconcileDatabase(ctx context.Context, s *platfo
 
 func (r *LLMPlatformReconciler) reconcileManagedDatabase(ctx context.Context, p *llmv1.LLMPlatform) (workloadObservation, error) {
 	for _, obj := range []client.Object{builders.PostgresService(p), builders.PostgresNetworkPolicy(p)} {
-		if _, err := r.apply.apply(ctx, p, obj); err != nil {
+		if err := r.apply.apply(ctx, p, obj); err != nil {
 			return workloadObservation{}, err
 		}
 	}
@@ -130,7 +130,7 @@ func (r *LLMPlatformReconciler) reconcileManagedDatabase(ctx context.Context, p 
 	} else if !apierrors.IsNotFound(err) {
 		return workloadObservation{}, fmt.Errorf("reading StatefulSet %s: %w", sts.Name, err)
 	}
-	if _, err := r.apply.apply(ctx, p, sts); err != nil {
+	if err := r.apply.apply(ctx, p, sts); err != nil {
 		return workloadObservation{}, err
 	}
 	obs := statefulSetObservation(sts)
@@ -151,8 +151,7 @@ func (r *LLMPlatformReconciler) reconcileManagedDatabase(ctx context.Context, p 
 func (r *LLMPlatformReconciler) reconcileBackup(ctx context.Context, p *llmv1.LLMPlatform) error {
 	cj := builders.BackupCronJob(p)
 	if cj == nil {
-		_, err := r.apply.remove(ctx, p, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: builders.BackupName(p)}})
-		return err
+		return r.apply.remove(ctx, p, &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: builders.BackupName(p)}})
 	}
 	pvc := builders.BackupPVC(p)
 	live := &corev1.PersistentVolumeClaim{}
@@ -171,8 +170,7 @@ func (r *LLMPlatformReconciler) reconcileBackup(ctx context.Context, p *llmv1.LL
 			return err
 		}
 	}
-	_, err = r.apply.apply(ctx, p, cj)
-	return err
+	return r.apply.apply(ctx, p, cj)
 }
 
 // reconcileProviders checks that every provider key Secret exists and holds its key, and sets
@@ -217,7 +215,7 @@ func (r *LLMPlatformReconciler) reconcileAPIServer(ctx context.Context, s *platf
 		obs.Admin = &check
 	}
 	for _, obj := range []client.Object{builders.ConfigMap(p, platformYAML), builders.ServiceAccount(p), builders.APIServerService(p)} {
-		if _, err := r.apply.apply(ctx, p, obj); err != nil {
+		if err := r.apply.apply(ctx, p, obj); err != nil {
 			return err
 		}
 	}
@@ -225,7 +223,7 @@ func (r *LLMPlatformReconciler) reconcileAPIServer(ctx context.Context, s *platf
 		return err
 	}
 	d := builders.Deployment(p, r.Options)
-	if _, err := r.apply.apply(ctx, p, d); err != nil {
+	if err := r.apply.apply(ctx, p, d); err != nil {
 		return err
 	}
 	obs.Deployment = deploymentObservation(d)
@@ -303,16 +301,11 @@ func routeRefusal(route *gwapiv1.HTTPRoute) string {
 // is nil (the builder returns nil for a child the spec no longer asks for).
 func (r *LLMPlatformReconciler) applyOrRemove(ctx context.Context, p *llmv1.LLMPlatform, desired, empty client.Object, name string) error {
 	if !isNil(desired) {
-		_, err := r.apply.apply(ctx, p, desired)
-		return err
+		return r.apply.apply(ctx, p, desired)
 	}
 	empty.SetNamespace(p.Namespace)
 	empty.SetName(name)
-	removed, err := r.apply.remove(ctx, p, empty)
-	if removed {
-		ctrl.LoggerFrom(ctx).Info("Deleted a child the spec no longer asks for", "name", name)
-	}
-	return err
+	return r.apply.remove(ctx, p, empty)
 }
 
 // checkSecret checks that the Secret exists and holds every key, non-empty, and returns the first key's value.

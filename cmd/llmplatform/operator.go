@@ -7,9 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	// The operator validates time zones of platforms the way the API server will, also in images without
-	// a zoneinfo database; the API server needs them for its quota windows.
-	_ "time/tzdata"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -20,6 +17,10 @@ import (
 	"github.com/llmplatform/llmplatform/controllers"
 	"github.com/llmplatform/llmplatform/controllers/builders"
 	"github.com/llmplatform/llmplatform/internal/version"
+
+	// The operator checks platforms' time zones the way the API server will, also in images without a
+	// zoneinfo database (the API server needs them for its quota windows).
+	_ "time/tzdata"
 )
 
 // leaderElectionID names the Lease the operator's replicas elect their leader with.

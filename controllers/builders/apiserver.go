@@ -271,13 +271,16 @@ func PodDisruptionBudget(p *llmv1.LLMPlatform) *policyv1.PodDisruptionBudget {
 	}
 }
 
+// podSecurityContext runs a pod as uid, with its volumes writable by that group. Volume ownership is changed
+// only when the volume's root does not match, so a large database volume mounts quickly.
 func podSecurityContext(uid int64) *corev1.PodSecurityContext {
 	return &corev1.PodSecurityContext{
-		RunAsNonRoot:   new(true),
-		RunAsUser:      new(uid),
-		RunAsGroup:     new(uid),
-		FSGroup:        new(uid),
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		RunAsNonRoot:        new(true),
+		RunAsUser:           new(uid),
+		RunAsGroup:          new(uid),
+		FSGroup:             new(uid),
+		FSGroupChangePolicy: new(corev1.FSGroupChangeOnRootMismatch),
+		SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 }
 

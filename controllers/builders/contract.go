@@ -41,7 +41,7 @@ const (
 	// ConfigFile is the path of platform.yaml in the API server container.
 	ConfigFile = ConfigDir + "/" + ConfigKey
 	// SecretsDir holds the generated secrets, one file each.
-	SecretsDir = "/etc/llmplatform/secrets"
+	SecretsDir = "/etc/llmplatform/secrets" //nolint:gosec // a mount path, not a credential
 	// JWTKeyFile holds the HMAC key that signs access tokens (Secret <platform>-jwt, key "key").
 	JWTKeyFile = SecretsDir + "/jwt/key"
 	// EncryptionKeyFile holds the base64 AES-256 key for user-supplied provider keys (Secret
@@ -97,7 +97,7 @@ const (
 	// PGData is the database cluster directory.
 	PGData = PostgresDataDir + "/pgdata"
 	// PostgresSecretDir is where the database credentials are mounted in the PostgreSQL and backup pods.
-	PostgresSecretDir = "/etc/postgres/secret"
+	PostgresSecretDir = "/etc/postgres/secret" //nolint:gosec // a mount path, not a credential
 	// DataVolumeClaim names the StatefulSet's volume claim template; the PVC is data-<platform>-postgres-0.
 	DataVolumeClaim = "data"
 	// DatabaseUser is the role the operator creates in a managed database.
