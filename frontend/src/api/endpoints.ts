@@ -116,7 +116,6 @@ export const conversationsApi = {
   update: (id: string, input: { title?: string; model?: string; system_prompt?: string }) =>
     request<Conversation>(`/conversations/${enc(id)}`, { method: 'PATCH', json: input }),
   remove: (id: string) => request<undefined>(`/conversations/${enc(id)}`, { method: 'DELETE' }),
-  messages: (id: string, p: ListParams) => request<Page<Message>>(`/conversations/${enc(id)}/messages${qs({ ...p })}`),
   /** allMessages follows the cursor to the end: a long conversation is shown whole (oldest first). */
   allMessages: async (id: string): Promise<Message[]> => {
     const all: Message[] = [];
@@ -154,8 +153,6 @@ export const chatPaths = {
 export const tagsApi = {
   list: async () => (await request<Page<Tag>>(`/tags${qs({ limit: 100 })}`)).items,
   create: (input: { name: string; color?: string }) => request<Tag>('/tags', { method: 'POST', json: input }),
-  update: (id: string, input: { name?: string; color?: string }) =>
-    request<Tag>(`/tags/${enc(id)}`, { method: 'PATCH', json: input }),
   remove: (id: string) => request<undefined>(`/tags/${enc(id)}`, { method: 'DELETE' }),
 };
 

@@ -98,6 +98,8 @@ export const en = {
   'chat.send': 'Send',
   'chat.stop': 'Stop',
   'chat.edit': 'Edit',
+  'chat.deleteFrom': 'Delete from here',
+  'chat.deleteFromConfirm': 'Delete this and all later messages',
   'chat.editMessage': 'Edit the message',
   'chat.saveAndSend': 'Save and send',
   'chat.regenerate': 'Regenerate',

@@ -100,6 +100,8 @@ export const zh: Record<MessageKey, string> = {
   'chat.send': '发送',
   'chat.stop': '停止',
   'chat.edit': '编辑',
+  'chat.deleteFrom': '从此处删除',
+  'chat.deleteFromConfirm': '删除此消息及之后的全部消息',
   'chat.editMessage': '编辑消息',
   'chat.saveAndSend': '保存并发送',
   'chat.regenerate': '重新生成',

@@ -114,4 +114,24 @@ describe('ConversationView', () => {
     s.push('event: delta\ndata: {"text":"Bonjour !"}\n\n');
     await screen.findByText('Bonjour !');
   });
+
+  it('deletes a message and everything after it', async () => {
+    const stored = [msg('u1', 'user', 'First'), msg('a1', 'assistant', 'Answer one'), msg('u2', 'user', 'Second'), msg('a2', 'assistant', 'Answer two')];
+    const calls = mockFetch((c) => {
+      if (c.method === 'DELETE') {
+        stored.splice(2);
+        return json(204, null);
+      }
+      if (c.url.startsWith('/api/v1/conversations/c1/messages')) return json(200, { items: stored });
+      if (c.url === '/api/v1/conversations/c1') return json(200, conversation);
+      return json(200, { items: [] });
+    });
+    renderWithProviders(<ConversationView id="c1" />);
+    const second = (await screen.findByText('Second')).closest('article') as HTMLElement;
+    fireEvent.click(within(second).getByRole('button', { name: 'Delete from here' }));
+    fireEvent.click(within(second).getByRole('button', { name: 'Delete this and all later messages' }));
+    await waitFor(() => expect(screen.queryByText('Answer two')).toBeNull());
+    expect(screen.getByText('Answer one')).toBeTruthy();
+    expect(calls.find((c) => c.method === 'DELETE')?.url).toBe('/api/v1/conversations/c1/messages/u2');
+  });
 });

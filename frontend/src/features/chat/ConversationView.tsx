@@ -24,6 +24,14 @@ export function ConversationView({ id }: { id: string }) {
   const clearFailure = useChat((s) => s.clearFailure);
   const stop = useChat((s) => s.stop);
   const send = useSend(id);
+  const qc = useQueryClient();
+  const deleteFrom = useMutation({
+    mutationFn: (messageId: string) => conversationsApi.deleteFrom(id, messageId),
+    onSettled: () => {
+      void qc.invalidateQueries({ queryKey: chatKeys.messages(id) });
+      void qc.invalidateQueries({ queryKey: chatKeys.allConversations });
+    },
+  });
   const [draft, setDraft] = useState('');
   const endRef = useRef<HTMLDivElement>(null);
   const streamedLength = active?.answer.length ?? 0;
@@ -60,10 +68,12 @@ export function ConversationView({ id }: { id: string }) {
             canRegenerate={m.id === lastAssistant?.id && lastUser !== undefined}
             onRegenerate={() => lastUser !== undefined && void send({ kind: 'regenerate', messageId: lastUser.id })}
             onEdit={(content) => void send({ kind: 'edit', messageId: m.id, content })}
+            onDeleteFrom={() => deleteFrom.mutate(m.id)}
           />
         ))}
         {active !== undefined && <StreamingItem stream={active} />}
         {failure !== undefined && <FailureNote failure={failure} onDismiss={() => clearFailure(id)} />}
+        {deleteFrom.isError && <ErrorNote error={deleteFrom.error} />}
         <div ref={endRef} />
       </div>
       <Composer

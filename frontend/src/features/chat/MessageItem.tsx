@@ -2,6 +2,7 @@
 import { useState, type KeyboardEvent } from 'react';
 import type { Message, MessageUsage } from '../../api/types';
 import { Markdown } from '../../components/Markdown';
+import { ConfirmButton } from '../../components/ui';
 import { useT, type T } from '../../i18n';
 import { copyText } from '../../lib/download';
 import { formatInt, formatUSD } from '../../lib/format';
@@ -35,12 +36,13 @@ function CopyButton({ text }: { text: string }) {
   );
 }
 
-export function MessageItem({ message, busy, canRegenerate, onRegenerate, onEdit }: {
+export function MessageItem({ message, busy, canRegenerate, onRegenerate, onEdit, onDeleteFrom }: {
   message: Message;
   busy: boolean;
   canRegenerate: boolean;
   onRegenerate: () => void;
   onEdit: (content: string) => void;
+  onDeleteFrom: () => void;
 }) {
   const t = useT();
   const loc = locale(usePrefs((s) => s.lang));
@@ -78,6 +80,7 @@ export function MessageItem({ message, busy, canRegenerate, onRegenerate, onEdit
               <button type="button" className="btn btn-ghost btn-small" disabled={busy} onClick={() => { setText(message.content); setEditing(true); }}>
                 {t('chat.edit')}
               </button>
+              <ConfirmButton label={t('chat.deleteFrom')} confirmLabel={t('chat.deleteFromConfirm')} disabled={busy} className="btn btn-ghost btn-small" onConfirm={onDeleteFrom} />
             </div>
           </>
         )}
