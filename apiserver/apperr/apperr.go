@@ -36,6 +36,9 @@ type Error struct {
 	Message    string
 	Fields     []FieldError
 	RetryAfter time.Duration
+	// Quota, when set, says which quota refused the request, what remains and when it resets (a
+	// metering.Refusal); it is written as the error's "quota" member.
+	Quota any
 }
 
 // Error returns the message.

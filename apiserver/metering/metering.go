@@ -14,6 +14,7 @@
 package metering
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -38,7 +39,29 @@ const (
 	OutcomeUpstreamError = "upstream_error"
 	// OutcomeRefused: a quota refused the request before any provider was called.
 	OutcomeRefused = "refused"
+	// OutcomeError: the platform failed before any provider was called (the quota check could not reach the
+	// database). Recorded by Reserve.
+	OutcomeError = "error"
 )
+
+// Limits a quota can set, as Refusal.Limit and LimitState.Limit name them.
+const (
+	LimitRequestsPerMinute         = "requestsPerMinute"
+	LimitTokensPerDay              = "tokensPerDay"
+	LimitTokensPerMonth            = "tokensPerMonth"
+	LimitCostPerMonth              = "costPerMonth"
+	LimitMaxOutputTokensPerRequest = "maxOutputTokensPerRequest"
+	LimitAllowedModels             = "allowedModels"
+)
+
+// Reservation is a reserved call. Settle must be called exactly once, whatever became of the call.
+type Reservation interface {
+	// Grant is what the reservation allows.
+	Grant() Grant
+	// Settle records the call's real usage and releases the reservation. It returns once the usage record is
+	// queued for writing (the write is batched; Meter.Flush waits for it).
+	Settle(ctx context.Context, s Settlement) error
+}
 
 // Caller identifies who makes a request, for quota matching and the usage record.
 type Caller struct {
@@ -72,11 +95,25 @@ type Grant struct {
 	// MaxOutputTokens is the bound to send to the provider: the request's, lowered by the model's maximum
 	// and by every matching quota's maxOutputTokensPerRequest.
 	MaxOutputTokens int64
+	// Limits are the counted limits (requests per minute, tokens per day and month, cost per month) of the
+	// Enforce quotas that apply, as they stand with this reservation included: for rate-limit headers.
+	Limits []LimitState
+}
+
+// LimitState is where one counted limit of a quota stands for a user in its current window. Amounts are in
+// the limit's unit: requests, tokens, or micro-USD for costPerMonth.
+type LimitState struct {
+	Quota     string
+	Limit     string
+	Max       int64
+	Used      int64
+	Remaining int64
+	ResetAt   time.Time
 }
 
 // Settlement is the real outcome of a reserved call.
 type Settlement struct {
-	// Outcome is OutcomeOK, OutcomeStopped or OutcomeUpstreamError.
+	// Outcome is OutcomeOK, OutcomeStopped or OutcomeUpstreamError; empty means OutcomeOK.
 	Outcome string
 	// Usage is the provider's report, or an estimate marked as such.
 	Usage provider.Usage

@@ -1,0 +1,447 @@
+package metering
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/llmplatform/llmplatform/apiserver/apperr"
+	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/apiserver/store"
+)
+
+// Store is what the meter needs from the database.
+type Store interface {
+	Reserve(ctx context.Context, in store.ReserveInput) (store.ReserveResult, error)
+	RenewReservations(ctx context.Context, ids []string, lease time.Duration) error
+	WriteUsage(ctx context.Context, b store.UsageBatch) error
+	DeleteUsageBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
+	DeleteStaleQuotaState(ctx context.Context) error
+}
+
+// Options tune a Meter; zero values take the defaults.
+type Options struct {
+	// Lease is how long a reservation counts without being renewed: a reservation whose process died stops
+	// counting this long after its last renewal. Live reservations are renewed every Lease/3. Default 60s.
+	Lease time.Duration
+	// MaxCallDuration bounds how long a reservation is renewed: a call still unsettled after it (a caller
+	// that forgot to settle) lets its reservation expire. Default 2h.
+	MaxCallDuration time.Duration
+	// MinGrant is the fewest output tokens worth granting: a request whose quotas leave room for fewer (and
+	// that asked for more) is refused. Default 16.
+	MinGrant int64
+	// FlushInterval is the longest a usage record waits in the queue before its batch is written. Default 50ms.
+	FlushInterval time.Duration
+	// MaxBatch is the most records written in one statement. Default 1000.
+	MaxBatch int
+	// QueueSize bounds the records waiting to be written; Settle blocks (back-pressure) while it is full.
+	// Default 10000.
+	QueueSize int
+	// RetentionInterval is how often raw records older than metering.rawRetention are deleted. Default 1h.
+	RetentionInterval time.Duration
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// Log receives the meter's warnings.
+	Log *slog.Logger
+	// Registerer receives the meter's metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+func (o *Options) applyDefaults() {
+	setDefault(&o.Lease, 60*time.Second)
+	setDefault(&o.MaxCallDuration, 2*time.Hour)
+	setDefault(&o.FlushInterval, 50*time.Millisecond)
+	setDefault(&o.RetentionInterval, time.Hour)
+	if o.MinGrant <= 0 {
+		o.MinGrant = 16
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 1000
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 10000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Meter reserves, settles and records the usage of provider calls. It is safe for concurrent use; Close
+// writes what is still queued.
+type Meter struct {
+	store   Store
+	config  func() *config.Config
+	opts    Options
+	log     *slog.Logger
+	metrics *meterMetrics
+	pol     atomic.Pointer[policy]
+	live    liveSet
+
+	// mu guards closed: sends on queue happen under the read lock, so Close can close the queue safely.
+	mu      sync.RWMutex
+	closed  bool
+	queue   chan entry
+	flushes chan chan struct{}
+	// closeBy is the deadline of the final writes, set by Close.
+	closeBy    atomic.Pointer[time.Time]
+	writerDone chan struct{}
+	stopBG     context.CancelFunc
+	bgDone     sync.WaitGroup
+}
+
+// New starts a meter: its usage writer, its lease renewer and its retention job. cfg returns the current
+// configuration (quotas, prices, time zone, retention); it is read on every request, so a reloaded quota
+// applies to the next request.
+func New(st Store, cfg func() *config.Config, o Options) *Meter {
+	o.applyDefaults()
+	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer),
+		live: liveSet{ids: map[string]time.Time{}}, queue: make(chan entry, o.QueueSize),
+		flushes: make(chan chan struct{}), writerDone: make(chan struct{})}
+	bg, cancel := context.WithCancel(context.Background())
+	m.stopBG = cancel
+	go m.writeLoop()
+	m.bgDone.Add(2)
+	go m.renewLoop(bg)
+	go m.retentionLoop(bg)
+	return m
+}
+
+// policy returns the current configuration compiled.
+func (m *Meter) policy() *policy {
+	cfg := m.config()
+	if p := m.pol.Load(); p != nil && p.cfg == cfg {
+		return p
+	}
+	p := newPolicy(cfg)
+	m.pol.Store(p)
+	return p
+}
+
+// Windows returns the quota windows that t falls in, in the platform's time zone.
+func (m *Meter) Windows(t time.Time) Windows { return windowsAt(t, m.policy().loc) }
+
+// Reserve checks a call against every quota that matches its caller and reserves its worst case against
+// their counted limits, atomically, in one database round trip (none when no counted limit applies). A
+// refusal is a *QuotaError and is recorded (outcome refused) before Reserve returns; Shadow quotas never
+// refuse, their would-be refusals are recorded with the request's usage.
+//
+// Calls made with a user's own provider key (Request.UserKeyID) are recorded with their tokens at no cost to
+// the platform; of the quotas, only requestsPerMinute applies to them (tokens, cost, output bounds and
+// allowed models govern the platform's providers).
+func (m *Meter) Reserve(ctx context.Context, req Request) (Reservation, error) {
+	start := m.opts.Now()
+	pol := m.policy()
+	r := &reservation{m: m, req: req, start: start, win: windowsAt(start, pol.loc)}
+	userKey := req.UserKeyID != ""
+	info := pol.models[req.Provider+"/"+req.Model]
+	if !userKey {
+		r.prices = info.prices
+	}
+	want := req.MaxOutputTokens
+	if info.maxOutput > 0 && (want <= 0 || want > info.maxOutput) {
+		want = info.maxOutput
+	}
+	if want <= 0 {
+		want = config.DefaultMaxOutputTokens
+	}
+	quotas := pol.matching(req.Caller)
+	for _, q := range quotas {
+		if userKey {
+			continue
+		}
+		if !q.allows(req.Provider, req.Model) {
+			r.refuse(q, Refusal{Quota: q.name, Limit: LimitAllowedModels})
+		}
+		if q.maxOut > 0 && !q.shadow {
+			want = min(want, q.maxOut)
+		}
+	}
+	if len(r.refusals) > 0 {
+		return nil, r.refused()
+	}
+	checks := countedChecks(quotas, userKey)
+	if len(checks) == 0 {
+		r.grant = Grant{MaxOutputTokens: want}
+		return r, nil
+	}
+	return r.reserve(ctx, checks, want)
+}
+
+// check is one counted limit of one matching quota.
+type check struct {
+	q     *quota
+	limit countedLimit
+}
+
+func countedChecks(quotas []*quota, userKey bool) []check {
+	var out []check
+	for _, q := range quotas {
+		for _, l := range q.counted {
+			if userKey && l.name != LimitRequestsPerMinute {
+				continue
+			}
+			out = append(out, check{q: q, limit: l})
+		}
+	}
+	return out
+}
+
+// reserve runs the database reservation for the checks.
+func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (Reservation, error) {
+	m := r.m
+	prompt := max(r.req.PromptTokens, 0)
+	in := store.ReserveInput{ID: newUUID(), UserID: r.req.Caller.UserID, Minute: r.win.Minute, Day: r.win.Day,
+		Month: r.win.Month, Prompt: prompt, Want: want, Min: min(want, m.opts.MinGrant),
+		PromptCost: costUp(prompt, r.prices.input), OutputPrice: r.prices.output, Lease: m.opts.Lease}
+	for _, c := range checks {
+		in.Limits = append(in.Limits, c.limit.name)
+		in.Maxes = append(in.Maxes, c.limit.max)
+		in.Enforce = append(in.Enforce, !c.q.shadow)
+	}
+	began := time.Now()
+	res, err := m.store.Reserve(ctx, in)
+	m.metrics.reserveSeconds.Observe(time.Since(began).Seconds())
+	if err != nil {
+		return nil, r.failed(ctx, err)
+	}
+	for i, c := range checks {
+		if res.Allow[i] < in.Min {
+			r.refuse(c.q, c.refusal(res.Used[i], r.win))
+		}
+	}
+	if res.Granted < in.Min {
+		return nil, r.refused()
+	}
+	if slices.ContainsFunc(checks, func(c check) bool { return c.limit.name != LimitRequestsPerMinute }) {
+		// Only token and cost limits hold a reservation row; requests are counted when reserved.
+		r.id = in.ID
+		m.live.add(r.id, r.start)
+	}
+	r.grant = Grant{MaxOutputTokens: res.Granted}
+	for i, c := range checks {
+		if c.q.shadow {
+			continue
+		}
+		used := res.Used[i]
+		switch c.limit.name {
+		case LimitRequestsPerMinute:
+			used++
+		case LimitCostPerMonth:
+			used += in.PromptCost + costUp(res.Granted, in.OutputPrice)
+		default:
+			used += prompt + res.Granted
+		}
+		r.grant.Limits = append(r.grant.Limits, LimitState{Quota: c.q.name, Limit: c.limit.name, Max: c.limit.max,
+			Used: used, Remaining: max(c.limit.max-used, 0), ResetAt: r.win.resetOf(c.limit.name)})
+	}
+	return r, nil
+}
+
+// refusal describes the check's limit as exhausted at used.
+func (c check) refusal(used int64, w Windows) Refusal {
+	f := func(v int64) string { return fmt.Sprint(v) }
+	if c.limit.name == LimitCostPerMonth {
+		f = config.FormatUSD
+	}
+	return Refusal{Quota: c.q.name, Limit: c.limit.name, Used: f(used), Max: f(c.limit.max),
+		Remaining: f(max(c.limit.max-used, 0)), ResetAt: w.resetOf(c.limit.name)}
+}
+
+// reservation is a Reservation: a request's reserved worst case until it is settled.
+type reservation struct {
+	m      *Meter
+	req    Request
+	start  time.Time
+	win    Windows
+	prices prices
+	// id is the database reservation's id; empty when no counted limit applied.
+	id       string
+	grant    Grant
+	refusals []Refusal
+	shadow   []Refusal
+	settled  atomic.Bool
+}
+
+// Grant is what the reservation allows.
+func (r *reservation) Grant() Grant { return r.grant }
+
+// errSettledTwice: a caller settled a reservation again.
+var errSettledTwice = errors.New("metering: reservation already settled")
+
+// Settle records the call's usage and releases the reservation.
+func (r *reservation) Settle(ctx context.Context, s Settlement) error {
+	if !r.settled.CompareAndSwap(false, true) {
+		return errSettledTwice
+	}
+	if r.id != "" {
+		r.m.live.remove(r.id)
+	}
+	if s.Outcome == "" {
+		s.Outcome = OutcomeOK
+	}
+	return r.m.enqueue(ctx, r.entry(s))
+}
+
+// refuse adds a refusal by q: an Enforce quota's refuses the request, a Shadow quota's is only recorded.
+func (r *reservation) refuse(q *quota, ref Refusal) {
+	if q.shadow {
+		r.shadow = append(r.shadow, ref)
+		return
+	}
+	r.refusals = append(r.refusals, ref)
+}
+
+// refused records the refusal and returns it as a *QuotaError. The refusal to show first is the one that
+// lasts longest (a model not allowed, then the latest reset): retrying sooner cannot succeed.
+func (r *reservation) refused() error {
+	slices.SortStableFunc(r.refusals, func(a, b Refusal) int {
+		if a.ResetAt.IsZero() != b.ResetAt.IsZero() {
+			if a.ResetAt.IsZero() {
+				return -1
+			}
+			return 1
+		}
+		return b.ResetAt.Compare(a.ResetAt)
+	})
+	r.settled.Store(true)
+	for _, ref := range r.refusals {
+		r.m.metrics.refusals.WithLabelValues(ref.Quota, ref.Limit, config.QuotaModeEnforce).Inc()
+	}
+	if err := r.m.enqueue(context.Background(), r.entry(Settlement{Outcome: OutcomeRefused, ErrorCode: refusalCode(r.refusals)})); err != nil {
+		r.m.log.Error("Recording a quota refusal failed", "error", err)
+	}
+	return &QuotaError{Refusals: r.refusals}
+}
+
+func refusalCode(refusals []Refusal) string {
+	if len(refusals) > 0 && refusals[0].Limit == LimitAllowedModels {
+		return CodeModelNotAllowed
+	}
+	return CodeQuotaExceeded
+}
+
+// failed records a request whose reservation could not be made (the database is unreachable, or the client
+// went away meanwhile) and returns the error to answer with.
+func (r *reservation) failed(ctx context.Context, err error) error {
+	r.settled.Store(true)
+	outcome, code := OutcomeError, "quota_unavailable"
+	if ctx.Err() != nil {
+		outcome, code = OutcomeStopped, "client_gone"
+	}
+	if qerr := r.m.enqueue(context.Background(), r.entry(Settlement{Outcome: outcome, ErrorCode: code})); qerr != nil {
+		r.m.log.Error("Recording a failed reservation failed", "error", qerr)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	r.m.log.ErrorContext(ctx, "Reserving quota failed", "error", err)
+	return apperr.New(apperr.ErrUnavailable, "quota_unavailable", "the quota check is unavailable right now; try again")
+}
+
+// entry is the usage record of the request with settlement s.
+func (r *reservation) entry(s Settlement) entry {
+	u := s.Usage
+	rec := store.UsageRecord{
+		StartedAt: r.start, Day: r.win.Date, UserID: r.req.Caller.UserID, TokenID: optional(r.req.Caller.TokenID),
+		Source: r.req.Source, Provider: r.req.Provider, Model: r.req.Model, KeyID: s.KeyID, UserKeyID: r.req.UserKeyID,
+		PromptTokens: max(u.PromptTokens, 0), CachedTokens: max(u.CachedPromptTokens, 0),
+		Completion: max(u.CompletionTokens, 0), Reasoning: max(u.ReasoningTokens, 0),
+		CostMicros: r.prices.cost(u.PromptTokens, u.CachedPromptTokens, u.CompletionTokens),
+		Outcome:    s.Outcome, ErrorCode: s.ErrorCode, Estimated: u.Estimated,
+		ConversationID: optional(s.ConversationID), MessageID: optional(s.MessageID),
+		Refusal: refusalJSON(r.refusals), Shadow: refusalJSON(r.shadow),
+	}
+	latency := s.Latency
+	if latency <= 0 {
+		latency = r.m.opts.Now().Sub(r.start)
+	}
+	rec.LatencyMS = latency.Milliseconds()
+	if s.TimeToFirstToken > 0 {
+		ttft := s.TimeToFirstToken.Milliseconds()
+		rec.TTFTMS = &ttft
+	}
+	for _, ref := range r.shadow {
+		r.m.metrics.refusals.WithLabelValues(ref.Quota, ref.Limit, config.QuotaModeShadow).Inc()
+	}
+	return entry{rec: rec, reservation: r.id, win: r.win, refusals: r.refusals, shadow: r.shadow,
+		counted: r.req.UserKeyID == "" && s.Outcome != OutcomeRefused}
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func refusalJSON(refusals []Refusal) *string {
+	if len(refusals) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(refusals)
+	if err != nil {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// liveSet holds the reservations of calls in flight in this process, with their start, for renewal.
+type liveSet struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+}
+
+func (l *liveSet) add(id string, start time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids[id] = start
+}
+
+func (l *liveSet) remove(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.ids, id)
+}
+
+// renewable returns the ids to renew, dropping those that started before cutoff.
+func (l *liveSet) renewable(cutoff time.Time) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.ids))
+	for id, start := range l.ids {
+		if start.Before(cutoff) {
+			delete(l.ids, id)
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
+}

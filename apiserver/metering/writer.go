@@ -1,0 +1,313 @@
+package metering
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/llmplatform/llmplatform/apiserver/store"
+)
+
+// entry is one usage record waiting to be written, with what the write derives from it.
+type entry struct {
+	rec store.UsageRecord
+	// reservation is the database reservation to delete with the write; empty for none.
+	reservation string
+	win         Windows
+	refusals    []Refusal
+	shadow      []Refusal
+	// counted is true when the usage counts against token and cost limits (platform keys, not refused).
+	counted bool
+}
+
+// enqueue hands an entry to the writer; it blocks while the queue is full. After Close, the entry is written
+// at once instead.
+func (m *Meter) enqueue(ctx context.Context, e entry) error {
+	m.countSettled(e)
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return m.store.WriteUsage(context.WithoutCancel(ctx), aggregate([]entry{e}))
+	}
+	defer m.mu.RUnlock()
+	select {
+	case m.queue <- e:
+		m.metrics.queued.Inc()
+		return nil
+	default:
+	}
+	m.log.Warn("Usage queue full: waiting for the database")
+	m.queue <- e
+	m.metrics.queued.Inc()
+	return nil
+}
+
+// writeLoop writes queued entries in batches: a batch is written when it is full, FlushInterval after its
+// first entry, on Flush, and at Close.
+func (m *Meter) writeLoop() {
+	defer close(m.writerDone)
+	var batch []entry
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case e, ok := <-m.queue:
+			if !ok {
+				m.write(batch)
+				return
+			}
+			m.metrics.queued.Dec()
+			batch = append(batch, e)
+			if len(batch) == 1 {
+				timer.Reset(m.opts.FlushInterval)
+			}
+			if len(batch) >= m.opts.MaxBatch {
+				timer.Stop()
+				m.write(batch)
+				batch = nil
+			}
+		case <-timer.C:
+			m.write(batch)
+			batch = nil
+		case ack := <-m.flushes:
+			timer.Stop()
+			batch = m.drain(batch)
+			m.write(batch)
+			batch = nil
+			close(ack)
+		}
+	}
+}
+
+// drain moves what is queued now into batch.
+func (m *Meter) drain(batch []entry) []entry {
+	for {
+		select {
+		case e, ok := <-m.queue:
+			if !ok {
+				return batch
+			}
+			m.metrics.queued.Dec()
+			batch = append(batch, e)
+		default:
+			return batch
+		}
+	}
+}
+
+// write writes entries in batches of at most MaxBatch, retrying each until it succeeds: records are never
+// dropped while the meter runs (the queue fills and Settle waits instead). After Close they are retried until
+// Close's deadline, then logged as lost.
+func (m *Meter) write(entries []entry) {
+	for len(entries) > 0 {
+		n := min(len(entries), m.opts.MaxBatch)
+		m.writeBatch(entries[:n])
+		entries = entries[n:]
+	}
+}
+
+func (m *Meter) writeBatch(entries []entry) {
+	b := aggregate(entries)
+	delay := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if by := m.closeBy.Load(); by != nil {
+			ctx, cancel = context.WithDeadline(context.Background(), *by)
+		}
+		began := time.Now()
+		err := m.store.WriteUsage(ctx, b)
+		cancel()
+		if err == nil {
+			m.metrics.writeSeconds.Observe(time.Since(began).Seconds())
+			m.metrics.written.Add(float64(len(entries)))
+			return
+		}
+		m.metrics.writeErrors.Inc()
+		if store.IsRetryable(err) {
+			continue
+		}
+		if by := m.closeBy.Load(); by != nil && time.Now().Add(delay).After(*by) {
+			m.log.Error("Usage records lost: the database did not take them before shutdown", "records", len(entries), "error", err)
+			return
+		}
+		m.log.Warn("Writing usage records failed; retrying", "records", len(entries), "error", err, "retry_in", delay.String())
+		time.Sleep(delay)
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// aggregate turns entries into one batch: the records, and their sums per rollup row, refusal row and
+// counter row, each sorted by key so that concurrent writers lock rows in the same order.
+func aggregate(entries []entry) store.UsageBatch {
+	b := store.UsageBatch{Records: make([]store.UsageRecord, 0, len(entries))}
+	daily := map[dailyKey]*store.DailyDelta{}
+	refusals := map[refusalKey]*store.RefusalDelta{}
+	counters := map[counterKey]*store.CounterDelta{}
+	tokens := map[string]time.Time{}
+	for _, e := range entries {
+		r := e.rec
+		b.Records = append(b.Records, r)
+		addDaily(daily, r)
+		for _, ref := range e.refusals {
+			addRefusal(refusals, r, ref, false)
+		}
+		for _, ref := range e.shadow {
+			addRefusal(refusals, r, ref, true)
+		}
+		if e.counted {
+			n := r.PromptTokens + r.Completion
+			addCounter(counters, counterKey{r.UserID, "day", e.win.Day.UnixNano()}, e.win.Day, n, r.CostMicros)
+			addCounter(counters, counterKey{r.UserID, "month", e.win.Month.UnixNano()}, e.win.Month, n, r.CostMicros)
+		}
+		if e.reservation != "" {
+			b.Reservations = append(b.Reservations, e.reservation)
+		}
+		if r.TokenID != nil && r.StartedAt.After(tokens[*r.TokenID]) {
+			tokens[*r.TokenID] = r.StartedAt
+		}
+	}
+	for _, d := range daily {
+		b.Daily = append(b.Daily, *d)
+	}
+	slices.SortFunc(b.Daily, func(x, y store.DailyDelta) int {
+		return cmp.Or(x.Day.Compare(y.Day), cmp.Compare(x.UserID, y.UserID), cmp.Compare(x.Provider, y.Provider), cmp.Compare(x.Model, y.Model))
+	})
+	for _, r := range refusals {
+		b.Refusals = append(b.Refusals, *r)
+	}
+	slices.SortFunc(b.Refusals, func(x, y store.RefusalDelta) int {
+		return cmp.Or(x.Day.Compare(y.Day), cmp.Compare(x.Quota, y.Quota), cmp.Compare(x.Limit, y.Limit),
+			cmpBool(x.Shadow, y.Shadow), cmp.Compare(x.UserID, y.UserID))
+	})
+	for _, c := range counters {
+		if c.Tokens != 0 || c.CostMicros != 0 {
+			b.Counters = append(b.Counters, *c)
+		}
+	}
+	slices.SortFunc(b.Counters, func(x, y store.CounterDelta) int {
+		return cmp.Or(cmp.Compare(x.UserID, y.UserID), cmp.Compare(x.Kind, y.Kind), x.Start.Compare(y.Start))
+	})
+	for id, at := range tokens {
+		b.Tokens = append(b.Tokens, store.TokenUse{TokenID: id, At: at})
+	}
+	slices.SortFunc(b.Tokens, func(x, y store.TokenUse) int { return cmp.Compare(x.TokenID, y.TokenID) })
+	return b
+}
+
+type dailyKey struct {
+	day                   int64
+	user, provider, model string
+}
+
+type refusalKey struct {
+	day                int64
+	quota, limit, user string
+	shadow             bool
+}
+
+type counterKey struct {
+	user, kind string
+	start      int64
+}
+
+func addDaily(m map[dailyKey]*store.DailyDelta, r store.UsageRecord) {
+	k := dailyKey{r.Day.Unix(), r.UserID, r.Provider, r.Model}
+	d := m[k]
+	if d == nil {
+		d = &store.DailyDelta{Day: r.Day, UserID: r.UserID, Provider: r.Provider, Model: r.Model}
+		m[k] = d
+	}
+	d.Requests++
+	switch r.Outcome {
+	case OutcomeRefused:
+		d.Refused++
+	case OutcomeUpstreamError, OutcomeError:
+		d.Failed++
+	}
+	if r.Estimated {
+		d.Estimated++
+	}
+	d.Prompt += r.PromptTokens
+	d.Cached += r.CachedTokens
+	d.Completion += r.Completion
+	d.Reasoning += r.Reasoning
+	d.CostMicros += r.CostMicros
+}
+
+func addRefusal(m map[refusalKey]*store.RefusalDelta, r store.UsageRecord, ref Refusal, shadow bool) {
+	k := refusalKey{r.Day.Unix(), ref.Quota, ref.Limit, r.UserID, shadow}
+	d := m[k]
+	if d == nil {
+		d = &store.RefusalDelta{Day: r.Day, Quota: ref.Quota, Limit: ref.Limit, Shadow: shadow, UserID: r.UserID}
+		m[k] = d
+	}
+	d.Refusals++
+}
+
+func addCounter(m map[counterKey]*store.CounterDelta, k counterKey, start time.Time, tokens, cost int64) {
+	d := m[k]
+	if d == nil {
+		d = &store.CounterDelta{UserID: k.user, Kind: k.kind, Start: start}
+		m[k] = d
+	}
+	d.Tokens += tokens
+	d.CostMicros += cost
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// Flush waits until every usage record settled before the call is written.
+func (m *Meter) Flush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case m.flushes <- ack:
+	case <-m.writerDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops the background jobs and writes every queued record, retrying until ctx ends. Reservations
+// settled after Close are written one by one. Close returns an error when records could not all be written
+// in time.
+func (m *Meter) Close(ctx context.Context) error {
+	m.stopBG()
+	m.bgDone.Wait()
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		m.closeBy.Store(&dl)
+	} else {
+		dl := time.Now().Add(30 * time.Second)
+		m.closeBy.Store(&dl)
+	}
+	m.closed = true
+	close(m.queue)
+	m.mu.Unlock()
+	select {
+	case <-m.writerDone:
+		return nil
+	case <-ctx.Done():
+		return errors.New("metering: usage records still being written at shutdown")
+	}
+}

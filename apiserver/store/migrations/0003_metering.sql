@@ -1,0 +1,206 @@
+-- Metering: personal API tokens, usage records with their daily rollups, and the quota counters and
+-- reservations that make quota enforcement exact across replicas (see apiserver/metering).
+
+-- Personal API tokens for /v1. The secret is stored as its SHA-256 (it is 32 random bytes: no KDF needed);
+-- prefix is the visible start of the token ("llmp_" and a short id) that lets people recognise it.
+CREATE TABLE api_tokens (
+    id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id        uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name           text NOT NULL,
+    prefix         text NOT NULL,
+    secret_hash    bytea NOT NULL UNIQUE,
+    allowed_models text[] NOT NULL DEFAULT '{}',
+    expires_at     timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    last_used_at   timestamptz,
+    revoked_at     timestamptz
+);
+CREATE INDEX api_tokens_user_idx ON api_tokens (user_id, created_at DESC, id DESC);
+
+-- One row per metered request, whatever its outcome. Written in batches by the meter's writer; no foreign
+-- keys, so that a batch never fails because a user was deleted meanwhile (the spend was real). day is the
+-- request's start date in the platform's time zone, the key of the rollups. Deleted after
+-- metering.rawRetention; the rollups stay.
+CREATE TABLE usage_records (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at        timestamptz NOT NULL,
+    day               date NOT NULL,
+    user_id           uuid NOT NULL,
+    token_id          uuid,
+    source            text NOT NULL,
+    provider          text NOT NULL,
+    model             text NOT NULL,
+    key_id            text NOT NULL DEFAULT '',
+    user_key_id       text NOT NULL DEFAULT '',
+    prompt_tokens     bigint NOT NULL,
+    cached_tokens     bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    reasoning_tokens  bigint NOT NULL,
+    cost_micros       bigint NOT NULL,
+    latency_ms        bigint NOT NULL,
+    ttft_ms           bigint,
+    outcome           text NOT NULL,
+    error_code        text NOT NULL DEFAULT '',
+    estimated         boolean NOT NULL,
+    conversation_id   uuid,
+    message_id        uuid,
+    -- refusal is the Enforce refusal of a refused request; shadow the would-be refusals of Shadow quotas.
+    refusal           jsonb,
+    shadow            jsonb
+);
+-- Rows arrive in time order, so a BRIN index serves the retention job at almost no cost per insert.
+CREATE INDEX usage_records_started_idx ON usage_records USING brin (started_at);
+
+-- Daily rollups: what statistics read, so they never scan raw records. Updated in the same statement that
+-- inserts the records they sum.
+CREATE TABLE usage_daily (
+    day               date NOT NULL,
+    user_id           uuid NOT NULL,
+    provider          text NOT NULL,
+    model             text NOT NULL,
+    requests          bigint NOT NULL,
+    refused           bigint NOT NULL,
+    failed            bigint NOT NULL,
+    estimated         bigint NOT NULL,
+    prompt_tokens     bigint NOT NULL,
+    cached_tokens     bigint NOT NULL,
+    completion_tokens bigint NOT NULL,
+    reasoning_tokens  bigint NOT NULL,
+    cost_micros       bigint NOT NULL,
+    PRIMARY KEY (day, user_id, provider, model)
+);
+CREATE INDEX usage_daily_user_idx ON usage_daily (user_id, day);
+
+-- Refusals per quota, limit and user per day: Enforce refusals and the would-be refusals of Shadow quotas.
+CREATE TABLE quota_refusals_daily (
+    day        date NOT NULL,
+    quota      text NOT NULL,
+    limit_name text NOT NULL,
+    shadow     boolean NOT NULL,
+    user_id    uuid NOT NULL,
+    refusals   bigint NOT NULL,
+    PRIMARY KEY (day, quota, limit_name, shadow, user_id)
+);
+
+-- What each user consumed per window (a minute, a day or a month starting at window_start in the platform's
+-- time zone), settled usage only: requests per minute are counted when reserved, tokens and cost of calls
+-- with platform keys when their usage is written. The quotas check these plus the live reservations.
+CREATE TABLE quota_counters (
+    user_id      uuid NOT NULL,
+    window_kind  text NOT NULL CHECK (window_kind IN ('minute', 'day', 'month')),
+    window_start timestamptz NOT NULL,
+    requests     bigint NOT NULL DEFAULT 0,
+    tokens       bigint NOT NULL DEFAULT 0,
+    cost_micros  bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, window_kind, window_start)
+);
+CREATE INDEX quota_counters_window_idx ON quota_counters (window_kind, window_start);
+
+-- Worst cases reserved by calls in flight. A reservation counts while expires_at is in the future: its
+-- process renews it while the call runs, and the usage writer deletes it in the statement that adds the
+-- real usage to quota_counters. A reservation whose process died simply stops counting when it expires;
+-- nothing releases it, so nothing can release it twice. Unlogged: after a database crash there are no calls
+-- in flight to account for.
+CREATE UNLOGGED TABLE quota_reservations (
+    id          uuid PRIMARY KEY,
+    user_id     uuid NOT NULL,
+    day_start   timestamptz NOT NULL,
+    month_start timestamptz NOT NULL,
+    tokens      bigint NOT NULL,
+    cost_micros bigint NOT NULL,
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX quota_reservations_user_idx ON quota_reservations (user_id);
+
+-- metering_reserve reserves a call's worst case against a user's counted limits in one atomic step: one
+-- round trip, one short transaction. Calls of the same user are serialised by an advisory lock on the user;
+-- the counters and the live reservations are read in ONE statement, so that a concurrent usage write (which
+-- moves a reservation into the counters in one statement) is seen wholly or not at all.
+--
+-- Each check i names a limit (p_limit[i]: requestsPerMinute, tokensPerDay, tokensPerMonth or costPerMonth)
+-- with its maximum (tokens, requests, or micro-USD) and whether it is enforced. For each it returns the
+-- amount used so far (used[i], settled plus reserved) and how many output tokens it allows on top of the
+-- prompt (allow[i]; negative when it allows none). granted is p_want lowered by every enforced check. When
+-- granted >= p_min the reservation (p_prompt + granted tokens, p_prompt_cost plus the granted output's cost)
+-- is inserted when a token or cost check is present, and the minute's request count incremented when a
+-- requestsPerMinute check is.
+CREATE FUNCTION metering_reserve(
+    p_id uuid, p_user uuid, p_minute timestamptz, p_day timestamptz, p_month timestamptz,
+    p_prompt bigint, p_want bigint, p_min bigint, p_prompt_cost bigint, p_out_price bigint, p_lease_ms bigint,
+    p_limit text[], p_max bigint[], p_enforce boolean[],
+    OUT granted bigint, OUT used bigint[], OUT allow bigint[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_requests bigint;
+    v_day_tokens bigint;
+    v_month_tokens bigint;
+    v_month_cost bigint;
+    v_used bigint;
+    v_allow bigint;
+    v_avail bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock(1835364724, hashtext(p_user::text));
+    SELECT coalesce(c.requests, 0), coalesce(c.day_tokens, 0) + coalesce(r.day_tokens, 0),
+           coalesce(c.month_tokens, 0) + coalesce(r.month_tokens, 0), coalesce(c.month_cost, 0) + coalesce(r.month_cost, 0)
+      INTO v_requests, v_day_tokens, v_month_tokens, v_month_cost
+      FROM (SELECT sum(requests) FILTER (WHERE window_kind = 'minute') AS requests,
+                   sum(tokens) FILTER (WHERE window_kind = 'day') AS day_tokens,
+                   sum(tokens) FILTER (WHERE window_kind = 'month') AS month_tokens,
+                   sum(cost_micros) FILTER (WHERE window_kind = 'month') AS month_cost
+              FROM quota_counters
+             WHERE user_id = p_user AND ((window_kind = 'minute' AND window_start = p_minute)
+                OR (window_kind = 'day' AND window_start = p_day) OR (window_kind = 'month' AND window_start = p_month))) c,
+           (SELECT sum(tokens) FILTER (WHERE day_start = p_day) AS day_tokens,
+                   sum(tokens) FILTER (WHERE month_start = p_month) AS month_tokens,
+                   sum(cost_micros) FILTER (WHERE month_start = p_month) AS month_cost
+              FROM quota_reservations WHERE user_id = p_user AND expires_at > clock_timestamp()) r;
+
+    granted := p_want;
+    used := '{}';
+    allow := '{}';
+    FOR i IN 1 .. coalesce(array_length(p_limit, 1), 0) LOOP
+        CASE p_limit[i]
+        WHEN 'requestsPerMinute' THEN
+            v_used := v_requests;
+            v_allow := CASE WHEN v_requests < p_max[i] THEN p_want ELSE -1 END;
+        WHEN 'tokensPerDay' THEN
+            v_used := v_day_tokens;
+            v_allow := p_max[i] - v_day_tokens - p_prompt;
+        WHEN 'tokensPerMonth' THEN
+            v_used := v_month_tokens;
+            v_allow := p_max[i] - v_month_tokens - p_prompt;
+        WHEN 'costPerMonth' THEN
+            v_used := v_month_cost;
+            v_avail := p_max[i] - v_month_cost - p_prompt_cost;
+            IF v_avail < 0 THEN
+                v_allow := -1;
+            ELSIF p_out_price <= 0 THEN
+                v_allow := p_want;
+            ELSE
+                v_allow := least(p_want::numeric, floor(v_avail::numeric * 1000000 / p_out_price))::bigint;
+            END IF;
+        ELSE
+            RAISE EXCEPTION 'metering_reserve: unknown limit %', p_limit[i];
+        END CASE;
+        used := used || v_used;
+        allow := allow || v_allow;
+        IF p_enforce[i] THEN
+            granted := least(granted, v_allow);
+        END IF;
+    END LOOP;
+
+    IF granted >= p_min THEN
+        IF EXISTS (SELECT FROM unnest(p_limit) AS l WHERE l <> 'requestsPerMinute') THEN
+            INSERT INTO quota_reservations (id, user_id, day_start, month_start, tokens, cost_micros, expires_at)
+            VALUES (p_id, p_user, p_day, p_month, p_prompt + granted,
+                    p_prompt_cost + ceil(granted::numeric * p_out_price / 1000000)::bigint,
+                    clock_timestamp() + p_lease_ms * interval '1 millisecond');
+        END IF;
+        IF 'requestsPerMinute' = ANY (p_limit) THEN
+            INSERT INTO quota_counters (user_id, window_kind, window_start, requests)
+            VALUES (p_user, 'minute', p_minute, 1)
+            ON CONFLICT (user_id, window_kind, window_start) DO UPDATE SET requests = quota_counters.requests + 1;
+        END IF;
+    END IF;
+END;
+$$;
