@@ -51,17 +51,21 @@ func (r *LLMPlatformReconciler) createGenerated(ctx context.Context, p *llmv1.LL
 	if err != nil {
 		return err
 	}
-	// AlreadyExists means the cache had not seen the Secret yet: the existing one is kept.
-	if err := r.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+	err = r.Create(ctx, secret)
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		// The cache had not seen the Secret yet: the existing one is kept.
+		return nil
+	case err != nil:
 		return fmt.Errorf("creating Secret %s: %w", g.Name, err)
 	}
 	ctrl.LoggerFrom(ctx).Info("Created Secret", "Secret", klog.KObj(secret))
 	return nil
 }
 
-// followRetention gives a data-holding child (the database credentials, the backup volume) that the
-// operator created the owner reference retainOnDelete asks for: none when the data outlives the platform,
-// the platform otherwise. Objects the operator did not create are left alone.
+// followRetention gives a child the operator created for this platform's name the owner reference it needs:
+// none for data that outlives the platform (retainOnDelete), the platform otherwise — also when the child
+// was left by an earlier platform of the same name. Objects the operator did not create are left alone.
 func (r *LLMPlatformReconciler) followRetention(ctx context.Context, p *llmv1.LLMPlatform, obj client.Object, retained bool) error {
 	l := obj.GetLabels()
 	if l[builders.LabelManagedBy] != builders.ManagedBy || l[builders.LabelInstance] != p.Name || metav1.IsControlledBy(obj, p) != retained {
@@ -70,7 +74,7 @@ func (r *LLMPlatformReconciler) followRetention(ctx context.Context, p *llmv1.LL
 	patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
 	var refs []metav1.OwnerReference
 	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID != p.UID {
+		if ref.Kind != "LLMPlatform" || ref.APIVersion != llmv1.GroupVersion.String() {
 			refs = append(refs, ref)
 		}
 	}
