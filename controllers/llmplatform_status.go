@@ -53,8 +53,11 @@ type workloadObservation struct {
 	Kind, Name              string
 	Ready                   bool
 	Replicas, ReadyReplicas int32
-	Pods                    *podProblem
-	PendingPVC              string
+	// Stalled is the workload controller's own complaint: pods it cannot create (a ResourceQuota, a
+	// policy) or a rollout past its deadline.
+	Stalled    string
+	Pods       *podProblem
+	PendingPVC string
 }
 
 // deploymentObservation reads a Deployment's status: ready when its rollout is observed, it is Available
@@ -66,8 +69,12 @@ func deploymentObservation(d *appsv1.Deployment) workloadObservation {
 	}
 	available := false
 	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue {
+		switch {
+		case c.Type == appsv1.DeploymentAvailable && c.Status == corev1.ConditionTrue:
 			available = true
+		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue,
+			c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse:
+			o.Stalled = c.Reason + ": " + c.Message
 		}
 	}
 	o.Ready = d.Status.ObservedGeneration >= d.Generation && available && d.Status.ReadyReplicas > 0
@@ -138,6 +145,8 @@ func workloadCondition(typ string, o workloadObservation, readyReason, readyMess
 		return condition(typ, metav1.ConditionTrue, readyReason, readyMessage)
 	case o.Pods != nil:
 		return condition(typ, metav1.ConditionFalse, o.Pods.Reason, o.Pods.Message)
+	case o.Stalled != "":
+		return condition(typ, metav1.ConditionFalse, llmv1.ReasonPodsNotReady, fmt.Sprintf("%s %s: %s", o.Kind, o.Name, o.Stalled))
 	case o.PendingPVC != "":
 		return condition(typ, metav1.ConditionFalse, llmv1.ReasonPVCPending,
 			fmt.Sprintf("PersistentVolumeClaim %s is Pending: check its events and the StorageClass", o.PendingPVC))

@@ -88,6 +88,13 @@ func TestAPIServerCondition(t *testing.T) {
 			metav1.ConditionFalse, llmv1.ReasonCrashLooping, "pod x"},
 		{"scaled to zero", apiServerObservation{Deployment: workloadObservation{Kind: "Deployment", Name: "p-apiserver"}},
 			metav1.ConditionFalse, llmv1.ReasonPodsNotReady, "scaled to zero"},
+		{"pods cannot be created", apiServerObservation{Deployment: deploymentObservation(&appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: "p-apiserver"},
+			Spec:       appsv1.DeploymentSpec{Replicas: new(int32(2))},
+			Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{{
+				Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: `pods "p-apiserver-x" is forbidden: exceeded quota: compute`,
+			}}},
+		})}, metav1.ConditionFalse, llmv1.ReasonPodsNotReady, `Deployment p-apiserver: FailedCreate: pods "p-apiserver-x" is forbidden: exceeded quota`},
 		{"rolling out", apiServerObservation{Deployment: workloadObservation{Kind: "Deployment", Name: "p-apiserver", Replicas: 3, ReadyReplicas: 1}},
 			metav1.ConditionFalse, llmv1.ReasonPodsNotReady, "1 of 3 replicas ready"},
 	}
