@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmplatform/llmplatform/apiserver/httpapi"
 	"github.com/llmplatform/llmplatform/apiserver/llm"
+	"github.com/llmplatform/llmplatform/apiserver/provider"
 	"github.com/llmplatform/llmplatform/apiserver/security"
 	"github.com/llmplatform/llmplatform/apiserver/service"
 	"github.com/llmplatform/llmplatform/apiserver/settings"
@@ -35,6 +36,11 @@ type Options struct {
 	Version string
 	// Throttle overrides the login throttling (tests); zero uses service.DefaultThrottle.
 	Throttle service.Throttle
+	// Meter accounts for chat calls (quotas and usage records); nil sends without them.
+	Meter service.Meter
+	// KeyPool tunes the providers' key pools (tests shorten the back-offs); its Limiter defaults to the
+	// database's, which holds requestsPerMinute across replicas.
+	KeyPool provider.PoolOptions
 	// HashConcurrency bounds concurrent password hashes; zero means 4.
 	HashConcurrency int
 	// DrainDelay is how long the server keeps serving after it was told to stop, with /readyz failing, so
@@ -52,6 +58,8 @@ type Server struct {
 	Metrics  *httpapi.Metrics
 	// Registry resolves model ids to providers and models; rebuilt on every config or Secret reload.
 	Registry *llm.Registry
+	// Chat sends conversations to their models.
+	Chat     *service.Chat
 	Handler  http.Handler
 	log      *slog.Logger
 	opts     Options
@@ -150,6 +158,9 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("creating the bootstrap admin: %w", err)
 	}
 	s.buildRegistry(ctx)
+	s.Chat = service.NewChat(s.DB, s.Registry, s.opts.Meter, s.log)
+	chat := &httpapi.ChatAPI{Chat: s.Chat, Keys: service.NewKeys(s.DB, s.Registry),
+		Models: service.NewModels(s.Registry, nil), Providers: s.Registry.Health}
 	s.Settings.OnChange(func(ctx context.Context, snap *settings.Snapshot) {
 		bctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -167,6 +178,8 @@ func (s *Server) build(ctx context.Context) error {
 		Log:           s.log,
 		Version:       s.opts.Version,
 		WebUI:         webui.New(),
+		SendMessage:   chat.SendMessage,
+		Mount:         []func(httpapi.Groups){chat.Mount},
 	})
 	if err != nil {
 		return err
@@ -178,7 +191,11 @@ func (s *Server) build(ctx context.Context) error {
 // buildRegistry makes the model registry, applies the current settings and every reload to it, and exports
 // its key health.
 func (s *Server) buildRegistry(ctx context.Context) {
-	s.Registry = llm.New(llm.Options{Log: s.log})
+	pool := s.opts.KeyPool
+	if pool.Limiter == nil {
+		pool.Limiter = s.DB.KeyLimiter()
+	}
+	s.Registry = llm.New(llm.Options{Log: s.log, UserKeys: s.DB, Pool: pool})
 	apply := func(ctx context.Context, snap *settings.Snapshot) {
 		if err := s.Registry.Apply(snap.Config); err != nil {
 			s.log.ErrorContext(ctx, "Some provider keys or the encryption key could not be loaded", "error", err)
@@ -203,6 +220,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	}
 	go s.janitor(ctx)
+	go s.DB.ListenStops(ctx, s.Chat.StopLocal, func(err error) {
+		s.log.Warn("Listening for chat stops failed; stops from other replicas are missed until it reconnects", "error", err)
+	})
 	srv := &http.Server{
 		Handler:           s.Handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -20,6 +20,8 @@ var (
 	ErrTooManyRequests = errors.New("too many requests") // throttled: 429
 	ErrNotImplemented  = errors.New("not implemented")   // a feature not installed in this server: 501
 	ErrUnavailable     = errors.New("unavailable")       // a dependency is down: 503
+	ErrBadGateway      = errors.New("bad gateway")       // an upstream (LLM provider) failed: 502
+	ErrGatewayTimeout  = errors.New("gateway timeout")   // an upstream did not answer in time: 504
 )
 
 // FieldError names one field that broke a rule.

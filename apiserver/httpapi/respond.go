@@ -52,6 +52,10 @@ func statusOf(err error) int {
 		return http.StatusNotImplemented
 	case errors.Is(err, apperr.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, apperr.ErrBadGateway):
+		return http.StatusBadGateway
+	case errors.Is(err, apperr.ErrGatewayTimeout):
+		return http.StatusGatewayTimeout
 	}
 	return http.StatusInternalServerError
 }

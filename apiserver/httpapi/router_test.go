@@ -36,7 +36,7 @@ func newTestRouter(t *testing.T, mutate func(*config.Config), mount ...func(Grou
 // TestEveryRouteIsDocumented: every registered route is an operation of the OpenAPI document, and every
 // documented operation is routed.
 func TestEveryRouteIsDocumented(t *testing.T) {
-	r := newTestRouter(t, nil)
+	r := newTestRouter(t, nil, (&ChatAPI{}).Mount)
 	var routed []string
 	for _, ri := range r.Routes() {
 		op := ri.Method + " " + ri.Path

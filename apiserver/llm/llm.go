@@ -39,6 +39,8 @@ type Model struct {
 	ProviderType string
 	// UserKeyID is the user key's id when the model is served by one; empty for platform providers.
 	UserKeyID string
+	// KeyName is the user key's name, for listings.
+	KeyName string
 	// Upstream is the model name sent to the provider.
 	Upstream string
 	// ContextWindow is the model's context window in tokens; 0 when unknown (no trimming).

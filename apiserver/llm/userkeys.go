@@ -132,7 +132,7 @@ func userModel(k *model.ProviderKey, km model.KeyModel) (*Model, error) {
 	}
 	return &Model{
 		ID: UserModelID(k.ID, km.Name), Name: km.Name, Provider: userModelPrefix + k.ID, ProviderType: k.ProviderType,
-		UserKeyID: k.ID, Upstream: km.Name, ContextWindow: int64(km.ContextWindow),
+		UserKeyID: k.ID, KeyName: k.Name, Upstream: km.Name, ContextWindow: int64(km.ContextWindow),
 		MaxOutputTokens: int64(km.MaxOutputTokens), Pricing: pricing,
 	}, nil
 }

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // ProviderKey is a user's own provider API key (when the platform allows them). The key itself is never part
 // of it as plain text: it is sealed (AES-256-GCM) in Sealed, under the encryption key named by
@@ -40,4 +43,15 @@ type Price struct {
 	Input       string `json:"input"`
 	CachedInput string `json:"cached_input"`
 	Output      string `json:"output"`
+}
+
+// UnmarshalJSON reads a model declared as an object or, for short, as its bare name ("gpt-4o").
+func (m *KeyModel) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		*m = KeyModel{Name: name}
+		return nil
+	}
+	type plain KeyModel
+	return json.Unmarshal(b, (*plain)(m))
 }

@@ -49,6 +49,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The platform providers' key pools and the health of each key (never the key itself) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The providers */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderHealthList"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -857,25 +895,35 @@ export interface paths {
         put?: never;
         /**
          * Send a message and receive the answer (streamed as Server-Sent Events, or JSON)
-         * @description Stores the user's message, calls the conversation's model and stores the answer.
-         *     Until the chat service is installed (the Chat issue) this answers 501 `not_implemented`.
+         * @description Stores the user's message, calls the conversation's model (or `model`, for this answer only) and stores
+         *     the answer with its tokens, cost, model, provider, key, latency and time to first token.
          *
          *     **JSON mode**: when the request has `Accept: application/json` or the body has `"stream": false`, the
          *     answer is one `SendMessageResponse`.
          *
          *     **Streaming mode** (default): `200` with `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
-         *     `X-Accel-Buffering: no`, never compressed. Events, each with JSON data:
+         *     `X-Accel-Buffering: no`, never compressed. The response starts with the first event: a failure before
+         *     anything was generated (quota refusal, unknown model, the provider refusing at once) is an ordinary JSON
+         *     error with its status. Events, each with JSON data:
          *
          *     - `event: delta` — `{"text": "..."}`: the next piece of the answer.
          *     - `event: usage` — `{"prompt_tokens", "cached_prompt_tokens", "completion_tokens", "reasoning_tokens",
          *       "cost_usd" (decimal string), "estimated" (bool)}`: sent once, before `done`.
          *     - `event: done` — `{"user_message": Message, "assistant_message": Message,
-         *       "finish_reason": "stop" | "length" | "stopped"}`: the last event of a successful answer.
+         *       "finish_reason": "stop" | "length" | "stopped" | ...}`: the last event of a successful answer.
          *     - `event: error` — `{"code", "message", "quota"?: {...}}`: the last event when the call failed after
          *       the stream started (errors before it are ordinary JSON errors with a status).
          *
-         *     A comment line `: ping` is sent every 15 seconds while waiting. Closing the connection stops the
-         *     answer; what was generated so far is kept (finish_reason `stopped`) and metered.
+         *     A comment line `: ping` is sent every 15 seconds while waiting. Closing the connection, or
+         *     `POST /api/v1/conversations/{id}/stop` from anywhere, stops the answer; what was generated so far is
+         *     kept (finish_reason `stopped`) and metered.
+         *
+         *     **Failed answers**: when the provider fails after the user's message was stored, the answer is stored
+         *     too, with finish_reason `error` and whatever text arrived, and the client gets the error (an `error`
+         *     event, or a JSON error). Such a pair is never sent upstream again: the history sent to the model holds
+         *     only user messages with an answer that did not fail and has text, so it always alternates user and
+         *     assistant turns. Send again, or regenerate, to retry. Long histories are trimmed to the model's
+         *     context window (the system prompt and the newest turns are kept, with room for the answer).
          */
         post: {
             parameters: {
@@ -911,6 +959,221 @@ export interface paths {
                 429: components["responses"]["Error"];
                 501: components["responses"]["Error"];
                 502: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                message_id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a message and every later one (delete from here) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                    message_id: components["parameters"]["MessageID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages/{message_id}/edit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                message_id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Edit a user message and resend it, replacing every later message
+         * @description Replaces the text of the user message `message_id`, deletes every later message and answers it again,
+         *     streamed or as JSON exactly like a send. If a quota refuses, nothing changes.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                    message_id: components["parameters"]["MessageID"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SendMessageRequest"];
+                };
+            };
+            responses: {
+                /** @description The answer (SSE stream, or JSON when asked) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SendMessageResponse"];
+                        "text/event-stream": string;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                502: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages/{message_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                message_id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer a user message again, replacing every later message
+         * @description `message_id` names a user message or its answer. Every message after the user message is deleted and
+         *     a new answer is generated, streamed or as JSON exactly like a send; the user message is not stored
+         *     again. The body is optional (`{}` keeps the conversation's model and defaults). If a quota refuses,
+         *     nothing is deleted.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                    message_id: components["parameters"]["MessageID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["RegenerateRequest"];
+                };
+            };
+            responses: {
+                /** @description The answer (SSE stream, or JSON when asked) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SendMessageResponse"];
+                        "text/event-stream": string;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                502: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop the answers being generated in a conversation, on every server replica
+         * @description Idempotent. The stopped answers are kept with what was generated (finish_reason `stopped`) and metered;
+         *     their streams end with `usage` and `done`. The replica that takes this request stops its own streams at
+         *     once and tells the others through a PostgreSQL notification.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Stopped (or nothing was being generated) */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
             };
         };
         delete?: never;
@@ -1060,6 +1323,249 @@ export interface paths {
                         "application/json": components["schemas"]["PlatformInfo"];
                     };
                 };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Own provider keys (never the secret)
+         * @description Answers 403 `user_keys_disabled` when the platform does not allow users' own keys.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderKeyList"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /**
+         * Add an own provider key
+         * @description The key is sealed with AES-256-GCM under the platform's encryption key as it arrives and never returned
+         *     or logged; `hint` shows its last four characters. Its models become usable as `key:<id>/<model>`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderKey"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete an own key (conversations using its models must pick another model) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Rename, change the models or base URL, or replace the secret (fields left out are unchanged) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UpdateKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The key */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderKey"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/keys/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try an own key (lists the provider's models with it)
+         * @description A key the provider rejects answers 200 with `ok` false and a message saying why.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The result */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KeyTestResult"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                503: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The models the caller may use now, with prices
+         * @description The platform's models grouped by provider (in configuration order), then the models of the caller's own
+         *     keys (`source: user`). `id` is what a conversation's `model` and a send's `model` take: `provider/model`
+         *     for platform models (the bare model name also works and picks the first provider that has it), and
+         *     `key:<key id>/<model>` for a model of the caller's key.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The models */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModelList"];
+                    };
+                };
+                401: components["responses"]["Error"];
             };
         };
         put?: never;
@@ -1631,6 +2137,15 @@ export interface components {
             /** @description Defaults to "New conversation" */
             title?: string;
         };
+        CreateKeyRequest: {
+            /** @description Required except for OpenAICompatible and Ollama; write-only */
+            api_key?: string;
+            /** @description Required for OpenAICompatible and Ollama */
+            base_url?: string;
+            models: components["schemas"]["KeyModelInput"][];
+            name: string;
+            provider_type: components["schemas"]["ProviderType"];
+        };
         CreateTagRequest: {
             color?: string;
             name: string;
@@ -1659,6 +2174,57 @@ export interface components {
                 /** @description A sentence for people */
                 message: string;
             };
+        };
+        KeyHealth: {
+            consecutive_failures: number;
+            /** @description Since the process started */
+            failures: number;
+            /** @description The key's id (Secret/key), never the key */
+            id: string;
+            in_flight: number;
+            last_error: string;
+            /** @description The upstream HTTP status of the latest failure, or 0 */
+            last_status: number;
+            /** Format: date-time */
+            last_used_at: string | null;
+            /** @description Since the process started */
+            requests: number;
+            /** @description 0 is no cap */
+            requests_per_minute: number;
+            /** @enum {string} */
+            state: "Healthy" | "CoolingDown" | "Rejected" | "Probing";
+            /**
+             * Format: date-time
+             * @description When a cooling key is picked again, or a rejected key probed
+             */
+            until: string | null;
+            weight: number;
+        };
+        KeyModel: {
+            /** @description Enables history trimming */
+            context_window?: number;
+            max_output_tokens?: number;
+            /** @description The model name sent to the provider */
+            name: string;
+            pricing: components["schemas"]["Price"];
+        };
+        /** @description A model name, or a model with optional prices and limits */
+        KeyModelInput: string | {
+            context_window?: number;
+            max_output_tokens?: number;
+            name: string;
+            pricing?: {
+                cached_input?: string;
+                input?: string;
+                output?: string;
+            };
+        };
+        KeyTestResult: {
+            /** @description Why the key failed (ok false) */
+            message?: string;
+            /** @description The models the provider offers the key (ok true) */
+            models?: string[];
+            ok: boolean;
         };
         LoginRequest: {
             /** @description Username or email address */
@@ -1690,6 +2256,29 @@ export interface components {
             items: components["schemas"]["Message"][];
             next_cursor?: string;
         };
+        ModelInfo: {
+            /** @description Tokens; 0 when unknown */
+            context_window: number;
+            /** @description provider/model, or key:<key id>/model for an own key's model */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The own key serving the model (source user)
+             */
+            key_id?: string;
+            /** @description Tokens; 0 when unknown */
+            max_output_tokens: number;
+            name: string;
+            pricing: components["schemas"]["Price"];
+            /** @description The platform provider's name, or the own key's name */
+            provider: string;
+            provider_type: components["schemas"]["ProviderType"];
+            /** @enum {string} */
+            source: "platform" | "user";
+        };
+        ModelList: {
+            items: components["schemas"]["ModelInfo"][];
+        };
         PlatformInfo: {
             platform: string;
             /** @enum {string} */
@@ -1697,8 +2286,53 @@ export interface components {
             user_keys_allowed: boolean;
             version: string;
         };
+        /** @description USD per million tokens as decimal strings ("0.15"); empty when unknown */
+        Price: {
+            /** @description Empty means the input price */
+            cached_input: string;
+            input: string;
+            output: string;
+        };
+        ProviderHealth: {
+            /** @description This replica's view of the pool */
+            keys: components["schemas"]["KeyHealth"][];
+            name: string;
+            type: components["schemas"]["ProviderType"];
+        };
+        ProviderHealthList: {
+            items: components["schemas"]["ProviderHealth"][];
+        };
+        ProviderKey: {
+            /** @description Empty for the type's default endpoint */
+            base_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The key's last four characters ("…a1b2"); empty for short keys */
+            hint: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            last_used_at: string | null;
+            models: components["schemas"]["KeyModel"][];
+            name: string;
+            provider_type: components["schemas"]["ProviderType"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ProviderKeyList: {
+            items: components["schemas"]["ProviderKey"][];
+        };
+        /** @enum {string} */
+        ProviderType: "OpenAI" | "Anthropic" | "Gemini" | "Ollama" | "OpenAICompatible";
         RefreshRequest: {
             refresh_token: string;
+        };
+        RegenerateRequest: {
+            max_tokens?: number;
+            model?: string;
+            /** @default true */
+            stream: boolean;
+            temperature?: number;
         };
         RegisterRequest: {
             display_name?: string;
@@ -1729,16 +2363,21 @@ export interface components {
         };
         SendMessageRequest: {
             content: string;
+            /** @description Bound on the answer; the model's maximum and quotas may lower it */
+            max_tokens?: number;
+            /** @description A model id from /api/v1/models for this answer only; default: the conversation's */
+            model?: string;
             /**
              * @description false asks for one JSON answer
              * @default true
              */
             stream: boolean;
+            temperature?: number;
         };
         SendMessageResponse: {
             assistant_message: components["schemas"]["Message"];
-            /** @enum {string} */
-            finish_reason: "stop" | "length" | "stopped";
+            /** @description stop, length, stopped (the client went away or stop was pressed), or the provider's own reason (tool_calls, content_filter...) */
+            finish_reason: string;
             user_message: components["schemas"]["Message"];
         };
         SetRoleRequest: {
@@ -1767,6 +2406,13 @@ export interface components {
             model?: string;
             system_prompt?: string;
             title?: string;
+        };
+        UpdateKeyRequest: {
+            /** @description A new secret; write-only */
+            api_key?: string;
+            base_url?: string;
+            models?: components["schemas"]["KeyModelInput"][];
+            name?: string;
         };
         UpdateProfileRequest: {
             display_name?: string;
@@ -1827,6 +2473,7 @@ export interface components {
         ID: string;
         /** @description Page size */
         Limit: number;
+        MessageID: string;
     };
     requestBodies: never;
     headers: never;

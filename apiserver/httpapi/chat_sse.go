@@ -1,0 +1,184 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// HeartbeatInterval is how long an answer's stream may stay silent before a ": ping" comment is sent, so that
+// proxies and browsers do not take a slow model (long thinking, a busy provider) for a dead connection.
+const HeartbeatInterval = 15 * time.Second
+
+// errStreamClosed is returned by writes after the stream was closed.
+var errStreamClosed = errors.New("the stream is closed")
+
+// sseWriter writes an answer as Server-Sent Events: one event per write, flushed at once, never compressed.
+// The response starts (status 200 and the stream's headers) with the first event or heartbeat, so that a
+// failure before anything was generated is still an ordinary JSON error with its status. After the first
+// failed write every write fails the same way: the client is gone. Writes come from the handler and from
+// the heartbeat timer, serialised by mu; close must be called before the handler returns.
+type sseWriter struct {
+	mu       sync.Mutex
+	w        http.ResponseWriter
+	flusher  http.Flusher
+	started  bool
+	closed   bool
+	err      error
+	last     time.Time
+	interval time.Duration
+	timer    *time.Timer
+	buf      []byte
+}
+
+// newSSEWriter returns a writer whose heartbeat is armed.
+func newSSEWriter(w http.ResponseWriter, interval time.Duration) *sseWriter {
+	s := &sseWriter{w: w, interval: interval, last: time.Now()}
+	s.flusher, _ = w.(http.Flusher)
+	s.timer = time.AfterFunc(interval, s.heartbeat)
+	return s
+}
+
+// Started reports whether the response has started (a JSON error can no longer be sent).
+func (s *sseWriter) Started() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
+// begin sends the status and headers. Called with mu held.
+func (s *sseWriter) begin() {
+	if s.started {
+		return
+	}
+	s.started = true
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache, no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx (ingress-nginx): pass each event through unbuffered
+	h.Del("Content-Length")
+	h.Del("Content-Encoding")
+	s.w.WriteHeader(http.StatusOK)
+}
+
+// write sends bytes and flushes them. Called with mu held.
+func (s *sseWriter) write(b []byte) error {
+	if s.closed {
+		return errStreamClosed
+	}
+	if s.err != nil {
+		return s.err
+	}
+	s.begin()
+	if _, err := s.w.Write(b); err != nil {
+		s.err = err
+		return err
+	}
+	if s.flusher != nil {
+		s.flusher.Flush()
+	}
+	s.last = time.Now()
+	return nil
+}
+
+// Delta sends a "delta" event with the next piece of the answer. It encodes by hand: it runs per chunk.
+func (s *sseWriter) Delta(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(s.buf[:0], "event: delta\ndata: {\"text\":"...)
+	s.buf = appendJSONString(s.buf, text)
+	s.buf = append(s.buf, "}\n\n"...)
+	return s.write(s.buf)
+}
+
+// Event sends an event with v as its JSON data.
+func (s *sseWriter) Event(name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(append(append(append(s.buf[:0], "event: "...), name...), "\ndata: "...), data...)
+	s.buf = append(s.buf, "\n\n"...)
+	return s.write(s.buf)
+}
+
+// heartbeat sends ": ping" when nothing was written for an interval, and re-arms itself.
+func (s *sseWriter) heartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.err != nil {
+		return
+	}
+	if wait := s.interval - time.Since(s.last); wait > 0 {
+		s.timer.Reset(wait)
+		return
+	}
+	if s.write([]byte(": ping\n\n")) == nil {
+		s.timer.Reset(s.interval)
+	}
+}
+
+// close stops the heartbeat; nothing is written afterwards.
+func (s *sseWriter) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.timer.Stop()
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, as encoding/json writes it (without HTML escaping): quotes,
+// backslashes and control characters escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
