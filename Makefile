@@ -77,8 +77,12 @@ test-go: ## Run only the Go tests (unit, envtest, PostgreSQL).
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/llmplatform (operator, API server and mock provider in one binary).
+build: web ## Build bin/llmplatform (operator, API server with the web UI, mock provider) in one binary.
 	go build -trimpath -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/llmplatform ./cmd/llmplatform
+
+.PHONY: web
+web: ## Build the web UI into apiserver/webui/dist (embedded by the Go build).
+	hack/build-web.sh
 
 .PHONY: run
 run: manifests generate ## Run the operator against the cluster of the current kubeconfig.
