@@ -23,6 +23,7 @@ import (
 
 	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
 	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/controllers/builders"
 )
 
 // fromSample reads one object of a sample file into obj, in the namespace.
@@ -95,7 +96,7 @@ func TestMinimalSampleCreatesEveryChild(t *testing.T) {
 	t.Run("configuration", func(t *testing.T) {
 		cm := mustGet(t, k8sClient, ns, "minimal-config", &corev1.ConfigMap{})
 		assertControlledBy(t, cm, p)
-		c, err := config.Parse([]byte(cm.Data["platform.yaml"]))
+		c, err := config.ParseAt([]byte(cm.Data["platform.yaml"]), builders.ConfigDir)
 		if err != nil {
 			t.Fatalf("platform.yaml does not load: %v", err)
 		}

@@ -31,7 +31,8 @@ const (
 	QuotaModeShadow  = "Shadow"
 )
 
-// Config is the content of platform.yaml. It holds no secret: secrets are files named by Secrets.
+// Config is the content of platform.yaml. It holds no secret: secrets are files named by Secrets. A relative
+// file path is relative to the directory of the configuration file (Load, ParseAt).
 type Config struct {
 	// Platform is the tenant's name, shown in the UI and in logs.
 	Platform string `json:"platform"`

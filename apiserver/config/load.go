@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,13 +32,52 @@ var DefaultBaseURL = map[string]string{
 	ProviderOllama:    "http://ollama:11434",
 }
 
-// Load reads, defaults and validates the configuration file at path.
+// Load reads, defaults and validates the configuration file at path. Relative file paths in it are resolved
+// against the directory of path (see ParseAt).
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(data)
+	return ParseAt(data, filepath.Dir(path))
+}
+
+// ParseAt parses like Parse, then resolves the relative file paths of the document (secrets, the admin
+// directory, the database URL file, provider keys) against dir, the directory of the configuration file.
+// The operator renders paths relative to the config mount ("../secrets/jwt/key"), so the same file works
+// wherever the mounts are laid out together: in a pod under /etc/llmplatform, or under a local directory as
+// `make dev` materialises them. dir is taken as given, not with symlinks resolved: a Kubernetes volume's
+// files are symlinks into a hidden "..data" directory, and paths are relative to the mount, not to that.
+func ParseAt(data []byte, dir string) (*Config, error) {
+	c, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	c.ResolvePaths(dir)
+	return c, nil
+}
+
+// ResolvePaths makes every relative file path of the configuration absolute against dir; absolute paths
+// and empty ones are left as they are.
+func (c *Config) ResolvePaths(dir string) {
+	resolve := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	resolve(&c.Database.URLFile)
+	resolve(&c.Secrets.JWTKeyFile)
+	resolve(&c.Secrets.EncryptionKeyFile)
+	resolve(&c.Secrets.AdminDir)
+	resolve(&c.Secrets.InternalTokenFile)
+	for i := range c.Secrets.PreviousEncryptionKeyFiles {
+		resolve(&c.Secrets.PreviousEncryptionKeyFiles[i])
+	}
+	for i := range c.Providers {
+		for j := range c.Providers[i].Keys {
+			resolve(&c.Providers[i].Keys[j].File)
+		}
+	}
 }
 
 // Parse decodes, defaults and validates a configuration document. Unknown fields are errors, so that a typo

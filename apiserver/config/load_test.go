@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +113,59 @@ func TestServerSettings(t *testing.T) {
 	} {
 		if _, err := Parse([]byte(minimal + doc)); err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("Parse(%q) = %v, want an error naming %s", doc, err, field)
+		}
+	}
+}
+
+func TestRelativePathsResolveAgainstTheConfigDirectory(t *testing.T) {
+	doc := `
+platform: acme
+database: {urlFile: ../database/uri}
+secrets:
+  jwtKeyFile: ../secrets/jwt/key
+  encryptionKeyFile: /abs/enc
+  previousEncryptionKeyFiles: [../secrets/old/key]
+  adminDir: ../admin
+  internalTokenFile: ../secrets/internal/token
+providers:
+- name: openai
+  type: OpenAI
+  keys: [{id: openai-key/apiKey, file: ../providers/openai-key/apiKey}]
+  models: [{name: gpt-4o-mini}]
+`
+	dir := filepath.Join(t.TempDir(), "etc", "llmplatform", "config")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "platform.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	parsed, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	root := filepath.Dir(dir)
+	checks := []struct {
+		name      string
+		got, want string
+	}{
+		{"database.urlFile", loaded.Database.URLFile, filepath.Join(root, "database", "uri")},
+		{"secrets.jwtKeyFile", loaded.Secrets.JWTKeyFile, filepath.Join(root, "secrets", "jwt", "key")},
+		{"absolute path kept", loaded.Secrets.EncryptionKeyFile, "/abs/enc"},
+		{"previous key", loaded.Secrets.PreviousEncryptionKeyFiles[0], filepath.Join(root, "secrets", "old", "key")},
+		{"secrets.adminDir", loaded.Secrets.AdminDir, filepath.Join(root, "admin")},
+		{"secrets.internalTokenFile", loaded.Secrets.InternalTokenFile, filepath.Join(root, "secrets", "internal", "token")},
+		{"provider key", loaded.Providers[0].Keys[0].File, filepath.Join(root, "providers", "openai-key", "apiKey")},
+		{"Parse leaves paths as written", parsed.Secrets.JWTKeyFile, "../secrets/jwt/key"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
 }

@@ -60,7 +60,8 @@ func load(opts Options) (*Snapshot, error) {
 			return nil, fmt.Errorf("reading config: %w", err)
 		}
 		h.Write(data)
-		if cfg, err = config.Parse(data); err != nil {
+		// Relative paths in the file are relative to its directory (the operator renders them so).
+		if cfg, err = config.ParseAt(data, filepath.Dir(opts.ConfigPath)); err != nil {
 			return nil, err
 		}
 	}

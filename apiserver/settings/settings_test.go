@@ -95,3 +95,21 @@ func TestReloadKeepsTheOldSnapshotOnError(t *testing.T) {
 		t.Errorf("a good reload: err %v, listener saw %v", err, seen)
 	}
 }
+
+func TestLoadResolvesRelativePathsAgainstTheConfigDirectory(t *testing.T) {
+	dir, _ := setup(t)
+	cfg := filepath.Join(dir, "config", "relative.yaml")
+	write(t, cfg, "platform: p\nsecrets: {jwtKeyFile: ../jwt/key, encryptionKeyFile: ../enc/key, adminDir: ../admin}\ndatabase: {urlFile: ../db/url}\n")
+	t.Chdir(t.TempDir()) // the paths must not depend on the working directory
+	s, err := Load(Options{ConfigPath: cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap := s.Current(); len(snap.JWTKey) != 40 || snap.Admin == nil || snap.Admin.Username != "root" {
+		t.Errorf("snapshot = key %d bytes, admin %+v", len(snap.JWTKey), snap.Admin)
+	}
+	t.Setenv("DATABASE_URL", "")
+	if u, err := s.DatabaseURL(); err != nil || u != "postgres://db/x" {
+		t.Errorf("DatabaseURL from a relative file = %q, %v", u, err)
+	}
+}

@@ -163,7 +163,11 @@ func TestRenderConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RenderConfig: %v", err)
 	}
-	c, err := config.Parse(data)
+	if strings.Contains(string(data), MountRoot) {
+		t.Errorf("the rendered config names absolute paths; want paths relative to the config mount:\n%s", data)
+	}
+	// Resolved against the config mount, as the API server does, the files are where the pod mounts them.
+	c, err := config.ParseAt(data, ConfigDir)
 	if err != nil {
 		t.Fatalf("the rendered config does not load: %v\n%s", err, data)
 	}

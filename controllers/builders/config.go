@@ -15,7 +15,8 @@ import (
 )
 
 // PlatformConfig renders the API server's configuration from the platform and the quotas that name it. It
-// holds no secret: keys, passwords and the database URL are files named in it. Quotas are sorted by name so
+// holds no secret: keys, passwords and the database URL are files named in it, by paths relative to the
+// config mount (see fromConfigDir). Quotas are sorted by name so
 // that the same inputs always render the same bytes. What the spec leaves empty stays empty: the API server
 // owns its defaults.
 func PlatformConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) *config.Config {
@@ -31,12 +32,12 @@ func PlatformConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) *config.Conf
 		},
 		CORS:     config.CORS{AllowedOrigins: slices.Clone(p.Spec.CORS.AllowedOrigins)},
 		UserKeys: config.UserKeys{Allowed: p.Spec.UserKeys.Allowed},
-		Database: config.Database{URLFile: DatabaseURLFile},
+		Database: config.Database{URLFile: fromConfigDir(DatabaseURLFile)},
 		Secrets: config.Secrets{
-			JWTKeyFile:        JWTKeyFile,
-			EncryptionKeyFile: EncryptionKeyFile,
-			AdminDir:          AdminDir,
-			InternalTokenFile: InternalTokenFile,
+			JWTKeyFile:        fromConfigDir(JWTKeyFile),
+			EncryptionKeyFile: fromConfigDir(EncryptionKeyFile),
+			AdminDir:          fromConfigDir(AdminDir),
+			InternalTokenFile: fromConfigDir(InternalTokenFile),
 		},
 	}
 	for i := range p.Spec.Providers {
@@ -89,7 +90,7 @@ func provider(s *llmv1.ProviderSpec) config.Provider {
 		key := ProviderKeyName(k.SecretRef)
 		out.Keys = append(out.Keys, config.Key{
 			ID:                k.SecretRef.Name + "/" + key,
-			File:              ProviderKeyFile(k.SecretRef),
+			File:              fromConfigDir(ProviderKeyFile(k.SecretRef)),
 			Weight:            k.Weight,
 			RequestsPerMinute: deref(k.RequestsPerMinute),
 		})
@@ -139,9 +140,18 @@ func ProviderKeyName(ref llmv1.ProviderKeySecretRef) string {
 	return ref.Key
 }
 
-// ProviderKeyFile is where the API server reads a provider API key.
+// ProviderKeyFile is where a provider API key is mounted in the API server container.
 func ProviderKeyFile(ref llmv1.ProviderKeySecretRef) string {
 	return path.Join(ProvidersDir, ref.Name, ProviderKeyName(ref))
+}
+
+// fromConfigDir writes a path of the API server container, one of the mounts next to ConfigDir under
+// MountRoot, relative to ConfigDir ("../secrets/jwt/key"). The API server resolves relative paths against
+// the directory of platform.yaml, so the rendered file names no absolute path: it works in the pod, and
+// wherever the mounts are materialised together (`make dev` puts them under a local directory, as a kubelet
+// would).
+func fromConfigDir(p string) string {
+	return "../" + strings.TrimPrefix(p, MountRoot+"/")
 }
 
 func duration(d *metav1.Duration) config.Duration {

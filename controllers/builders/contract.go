@@ -32,16 +32,20 @@ const (
 )
 
 // Where the API server finds its configuration and secrets. Everything is a read-only file mounted from a
-// ConfigMap or a Secret, never an environment variable, so that a changed Secret reaches a running pod.
+// ConfigMap or a Secret, never an environment variable, so that a changed Secret reaches a running pod. Every
+// mount is a directory directly under MountRoot, and platform.yaml names the files by paths relative to
+// ConfigDir ("../secrets/jwt/key"), which the API server resolves against the directory of its config file.
 const (
+	// MountRoot is the directory under which the API server's volumes are mounted, each in a subdirectory.
+	MountRoot = "/etc/llmplatform"
 	// ConfigDir is the mount point of the <platform>-config ConfigMap.
-	ConfigDir = "/etc/llmplatform/config"
+	ConfigDir = MountRoot + "/config"
 	// ConfigKey is the ConfigMap key holding the rendered apiserver/config.Config.
 	ConfigKey = "platform.yaml"
 	// ConfigFile is the path of platform.yaml in the API server container.
 	ConfigFile = ConfigDir + "/" + ConfigKey
 	// SecretsDir holds the generated secrets, one file each.
-	SecretsDir = "/etc/llmplatform/secrets" //nolint:gosec // a mount path, not a credential
+	SecretsDir = MountRoot + "/secrets" //nolint:gosec // a mount path, not a credential
 	// JWTKeyFile holds the HMAC key that signs access tokens (Secret <platform>-jwt, key "key").
 	JWTKeyFile = SecretsDir + "/jwt/key"
 	// EncryptionKeyFile holds the base64 AES-256 key for user-supplied provider keys (Secret
@@ -51,13 +55,13 @@ const (
 	InternalTokenFile = SecretsDir + "/internal/token"
 	// AdminDir holds the bootstrap admin's files "username", "password" and optionally "email" (Secret
 	// <platform>-admin, or the Secret named by spec.auth.adminSecretRef).
-	AdminDir = "/etc/llmplatform/admin"
+	AdminDir = MountRoot + "/admin"
 	// DatabaseDir holds the database URL file.
-	DatabaseDir = "/etc/llmplatform/database"
+	DatabaseDir = MountRoot + "/database"
 	// DatabaseURLFile holds the PostgreSQL URL (Secret <platform>-db key "uri", or the external Secret's key).
 	DatabaseURLFile = DatabaseDir + "/" + DatabaseURLKey
 	// ProvidersDir holds provider API keys as <ProvidersDir>/<secretName>/<key>.
-	ProvidersDir = "/etc/llmplatform/providers"
+	ProvidersDir = MountRoot + "/providers"
 )
 
 // Keys of the generated Secrets.
