@@ -59,9 +59,10 @@ providers:
     models:
       - {name: mock-chat, pricing: {input: "1", cachedInput: "0.5", output: "2"}, contextWindow: 100000, maxOutputTokens: 1000}
       - {name: slow, upstreamName: "mock-chat+tps:100+tokens:1000", maxOutputTokens: 2000}
-      - {name: crawl, upstreamName: "mock-chat+tps:10+tokens:40"}
+      - {name: crawl, upstreamName: "mock-chat+tps:20+tokens:40"}
       - {name: broken, upstreamName: "mock-chat+status:500"}
       - {name: tiny, upstreamName: mock-chat, contextWindow: 400, maxOutputTokens: 100}
+      - {name: fifty, upstreamName: "mock-chat+tokens:50"}
   - name: ant
     type: Anthropic
     baseURL: %[2]s/anthropic
@@ -86,8 +87,9 @@ providers:
 // chatEnv is an API server with providers on an in-process mock, and a recording meter.
 type chatEnv struct {
 	*env
-	mock  *mockprovider.Server
-	meter *recMeter
+	mock    *mockprovider.Server
+	mockURL string
+	meter   *recMeter
 }
 
 type chatOptions struct {
@@ -120,7 +122,7 @@ func newChatEnv(t testing.TB, o chatOptions) *chatEnv {
 		writeFile(t, filepath.Join(e.dir, "keys", "other"), keyOther)
 		e.writeConfigText(fmt.Sprintf(chatConfig, e.dir, mockSrv.URL))
 	}
-	ce := &chatEnv{env: e, mock: o.mock, meter: &recMeter{}}
+	ce := &chatEnv{env: e, mock: o.mock, mockURL: mockSrv.URL, meter: &recMeter{}}
 	log := slog.New(slog.NewJSONHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: filepath.Join(e.dir, "config", "platform.yaml"),
