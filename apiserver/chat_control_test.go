@@ -16,7 +16,7 @@ import (
 func (e *chatEnv) firstDelta(path, token string, body any) (*eventReader, func()) {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	res, err := e.post(ctx, path, token, body)
+	res, err := e.post(ctx, path, token, body) //nolint:bodyclose // the returned function closes it
 	if err != nil || res.StatusCode != 200 {
 		cancel()
 		e.t.Fatalf("starting the stream: %v %v", res, err)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -216,7 +217,7 @@ func (e *chatEnv) post(ctx context.Context, path, token string, body any) (*http
 // stream sends a chat request and reads the whole stream.
 func (e *chatEnv) stream(path, token string, body any) streamed {
 	e.t.Helper()
-	res, err := e.post(context.Background(), path, token, body)
+	res, err := e.post(context.Background(), path, token, body) //nolint:bodyclose // readStream closes it
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -234,7 +235,7 @@ func readStream(t testing.TB, res *http.Response) streamed {
 	r := newEventReader(res.Body)
 	for {
 		ev, ping, err := r.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

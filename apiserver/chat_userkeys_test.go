@@ -40,11 +40,11 @@ func TestUserKeys(t *testing.T) {
 		body map[string]any
 		code string
 	}{
-		{map[string]any{"name": "x", "provider_type": "OpenAICompatible", "models": []string{"m"}}, "validation_failed"},                     // no base URL
-		{map[string]any{"name": "x", "provider_type": "OpenAI", "models": []string{"m"}}, "validation_failed"},                               // no key
-		{map[string]any{"name": "x", "provider_type": "Nope", "models": []string{"m"}, "api_key": "k"}, "validation_failed"},                 // bad type
-		{map[string]any{"name": "My Ollama", "provider_type": "Ollama", "base_url": mockURL, "models": []string{"m"}}, "key_name_taken"},     // same name
-		{map[string]any{"name": "y", "provider_type": "Ollama", "base_url": "http://u:p@h", "models": []string{"m"}}, "validation_failed"},   // credentials
+		{map[string]any{"name": "x", "provider_type": "OpenAICompatible", "models": []string{"m"}}, "validation_failed"},                   // no base URL
+		{map[string]any{"name": "x", "provider_type": "OpenAI", "models": []string{"m"}}, "validation_failed"},                             // no key
+		{map[string]any{"name": "x", "provider_type": "Nope", "models": []string{"m"}, "api_key": "k"}, "validation_failed"},               // bad type
+		{map[string]any{"name": "My Ollama", "provider_type": "Ollama", "base_url": mockURL, "models": []string{"m"}}, "key_name_taken"},   // same name
+		{map[string]any{"name": "y", "provider_type": "Ollama", "base_url": "http://u:p@h", "models": []string{"m"}}, "validation_failed"}, // credentials
 		{map[string]any{"name": "z", "provider_type": "OpenAI", "api_key": "k", "models": []any{map[string]any{"name": "m",
 			"pricing": map[string]string{"input": "cheap"}}}}, "validation_failed"}, // bad price
 	} {

@@ -29,7 +29,7 @@ type Keyring struct {
 // KeyLen is the length of an encryption key: AES-256.
 const KeyLen = 32
 
-// ErrUnknownEncryptionKey: the value was sealed under a key the keyring does not hold.
+// ErrUnknownEncryptionKey is returned by Open for a value sealed under a key the keyring does not hold.
 var ErrUnknownEncryptionKey = errors.New("sealed under an encryption key that is not configured (check secrets.previousEncryptionKeyFiles)")
 
 // NewKeyring returns a keyring that seals with current and opens with current and previous. Keys are raw

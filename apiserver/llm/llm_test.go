@@ -262,7 +262,10 @@ func TestCollector(t *testing.T) {
 func TestUserKeyTransportRefusesLinkLocal(t *testing.T) {
 	tr := llm.NewUserKeyTransport()
 	req, _ := http.NewRequest("GET", "http://169.254.169.254/latest/meta-data/", nil)
-	_, err := tr.RoundTrip(req)
+	res, err := tr.RoundTrip(req)
+	if res != nil {
+		_ = res.Body.Close()
+	}
 	if err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Errorf("dialing the metadata address: %v, want a refusal", err)
 	}

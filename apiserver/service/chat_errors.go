@@ -21,29 +21,29 @@ func UpstreamError(err error, userKey bool) *apperr.Error {
 	}
 	detail := upstreamDetail(pe)
 	var e *apperr.Error
-	switch pe.Kind {
-	case provider.ErrUnauthorized:
+	switch {
+	case errors.Is(pe.Kind, provider.ErrUnauthorized):
 		if userKey {
 			e = apperr.New(apperr.ErrBadGateway, "provider_rejected_key", "the provider rejected your API key%s; check the key", detail)
 		} else {
 			e = apperr.New(apperr.ErrBadGateway, "provider_rejected_key", "the provider rejected the platform's API key%s; an administrator must check it", detail)
 		}
-	case provider.ErrRateLimited:
+	case errors.Is(pe.Kind, provider.ErrRateLimited):
 		e = apperr.TooManyRequests("provider_rate_limited", "the provider's rate limit was reached"+detail+"; try again later", pe.RetryAfter)
-	case provider.ErrNoKey:
+	case errors.Is(pe.Kind, provider.ErrNoKey):
 		e = apperr.New(apperr.ErrUnavailable, "provider_unavailable", "no API key of the provider is usable now; try again later")
 		e.RetryAfter = pe.RetryAfter
-	case provider.ErrContextWindow:
+	case errors.Is(pe.Kind, provider.ErrContextWindow):
 		e = apperr.New(apperr.ErrValidation, "context_window_exceeded", "the conversation is longer than the model's context window%s", detail)
-	case provider.ErrBadRequest:
+	case errors.Is(pe.Kind, provider.ErrBadRequest):
 		e = apperr.New(apperr.ErrInvalid, "provider_rejected_request", "the provider rejected the request%s", detail)
-	case provider.ErrModelNotFound:
+	case errors.Is(pe.Kind, provider.ErrModelNotFound):
 		e = apperr.New(apperr.ErrBadGateway, "provider_model_not_found", "the provider does not serve this model%s", detail)
-	case provider.ErrTimeout:
+	case errors.Is(pe.Kind, provider.ErrTimeout):
 		e = apperr.New(apperr.ErrGatewayTimeout, "provider_timeout", "the provider did not answer in time (%s timeout)", pe.Phase)
-	case provider.ErrUnavailable:
+	case errors.Is(pe.Kind, provider.ErrUnavailable):
 		e = apperr.New(apperr.ErrBadGateway, "provider_unreachable", "the provider could not be reached")
-	case provider.ErrProtocol:
+	case errors.Is(pe.Kind, provider.ErrProtocol):
 		e = apperr.New(apperr.ErrBadGateway, "provider_protocol_error", "the provider's answer could not be read")
 	default:
 		e = apperr.New(apperr.ErrBadGateway, "provider_error", "the provider failed%s", detail)

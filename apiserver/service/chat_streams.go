@@ -47,15 +47,13 @@ func (s *streams) start(ctx context.Context, conversationID string) (context.Con
 	}
 }
 
-// stop cancels every answer being generated in a conversation on this replica and returns how many.
-func (s *streams) stop(conversationID string) int {
+// stop cancels every answer being generated in a conversation on this replica.
+func (s *streams) stop(conversationID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set := s.byConv[conversationID]
-	for a := range set {
+	for a := range s.byConv[conversationID] {
 		a.cancel(errStopRequested)
 	}
-	return len(set)
 }
 
 // count is the number of answers being generated on this replica.

@@ -35,11 +35,12 @@ func scanProviderKey(row pgx.Row) (*model.ProviderKey, error) {
 	return &k, nil
 }
 
-func keyNameConflict(err error) error {
+// keyNameConflict turns a duplicate key name into a conflict error; ok is false for other errors.
+func keyNameConflict(err error) (conflict error, ok bool) {
 	if isUniqueViolation(err, "provider_keys_user_name_key") {
-		return apperr.Conflict("key_name_taken", "you already have a key of this name")
+		return apperr.Conflict("key_name_taken", "you already have a key of this name"), true
 	}
-	return err
+	return nil, false
 }
 
 // CreateProviderKey inserts k, whose ID the caller chose (the sealed key is bound to it), and fills its times.
@@ -53,7 +54,7 @@ func (db *DB) CreateProviderKey(ctx context.Context, k *model.ProviderKey) error
 		k.ID, k.UserID, k.Name, k.ProviderType, k.BaseURL, models, k.Hint, k.EncryptionKeyID, k.Sealed).
 		Scan(&k.CreatedAt, &k.UpdatedAt)
 	if err != nil {
-		if c := keyNameConflict(err); c != err {
+		if c, ok := keyNameConflict(err); ok {
 			return c
 		}
 		return fmt.Errorf("creating provider key: %w", err)
@@ -114,10 +115,10 @@ func (db *DB) UpdateProviderKey(ctx context.Context, userID, id string, u Provid
 			encryption_key_id = COALESCE($7, encryption_key_id), sealed = COALESCE($8, sealed), updated_at = now()
 		WHERE id = $1 AND user_id = $2 RETURNING `+providerKeyColumns,
 		id, userID, u.Name, u.BaseURL, models, u.Hint, u.EncryptionKeyID, u.Sealed))
-	if err != nil {
-		return nil, keyNameConflict(err)
+	if c, ok := keyNameConflict(err); ok {
+		return nil, c
 	}
-	return k, nil
+	return k, err
 }
 
 // ResealProviderKey replaces the sealed key if it is still sealed under oldKeyID (lazy re-encryption after an
