@@ -83,6 +83,10 @@ func TestChatFailsOverADeadKeyAndTheKeyHeals(t *testing.T) {
 		!strings.Contains(m, `llmplatform_provider_key_state{key="oai/two",provider="oai",state="Healthy"} 1`) {
 		t.Errorf("metrics lack the key states:\n%s", grepLines(m, "provider_key_state"))
 	}
+	if !strings.Contains(m, `llmplatform_upstream_calls_total{provider="oai",result="ok"} 4`) ||
+		!strings.Contains(m, `llmplatform_upstream_time_to_first_token_seconds_count{provider="oai"} 4`) {
+		t.Errorf("metrics lack the upstream calls:\n%s", grepLines(m, "llmplatform_upstream"))
+	}
 	for _, k := range []string{keyOne, keyTwo, keyOther} {
 		if strings.Contains(m, k) {
 			t.Fatal("a key is in /metrics")

@@ -195,7 +195,7 @@ func (s *Server) buildRegistry(ctx context.Context) {
 	if pool.Limiter == nil {
 		pool.Limiter = s.DB.KeyLimiter()
 	}
-	s.Registry = llm.New(llm.Options{Log: s.log, UserKeys: s.DB, Pool: pool})
+	s.Registry = llm.New(llm.Options{Log: s.log, UserKeys: s.DB, Pool: pool, Metrics: s.Metrics.Registry})
 	apply := func(ctx context.Context, snap *settings.Snapshot) {
 		if err := s.Registry.Apply(snap.Config); err != nil {
 			s.log.ErrorContext(ctx, "Some provider keys or the encryption key could not be loaded", "error", err)

@@ -135,7 +135,8 @@ func TestRegistryResolve(t *testing.T) {
 	mock := httptest.NewServer(mockprovider.New(mockprovider.Config{}))
 	defer mock.Close()
 	dir := t.TempDir()
-	r := llm.New(llm.Options{})
+	reg := prometheus.NewRegistry()
+	r := llm.New(llm.Options{Metrics: reg})
 	err := r.Apply(testConfig(t, mock.URL, dir))
 	if err == nil || !strings.Contains(err.Error(), "gone/k1") || strings.Contains(err.Error(), "sk-") {
 		t.Fatalf("Apply error = %v, want one naming the unreadable key gone/k1 and no secret", err)
@@ -174,6 +175,21 @@ func TestRegistryResolve(t *testing.T) {
 		func(provider.Event) error { return nil })
 	if err != nil || res.Text != mockprovider.ReplyText(mockprovider.DefaultReplyTokens) || !strings.HasPrefix(res.KeyID, "alpha/") {
 		t.Errorf("streaming through the resolved model: %q key %s, %v", res.Text, res.KeyID, err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "llmplatform_upstream_calls_total", "llmplatform_upstream_duration_seconds",
+		"llmplatform_upstream_time_to_first_token_seconds"); err != nil || n != 3 {
+		t.Errorf("call metrics: %d series, %v; want one of each for the call", n, err)
+	}
+	if _, err := m.Backend.Complete(ctx, provider.Call{Model: "mock-chat+status:429", Messages: []provider.Message{{Role: "user", Content: "x"}}}); err == nil {
+		t.Fatal("a rate-limited call succeeded")
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP llmplatform_upstream_calls_total Provider calls by provider and result (ok, canceled, or the failure's kind).
+# TYPE llmplatform_upstream_calls_total counter
+llmplatform_upstream_calls_total{provider="alpha",result="ok"} 1
+llmplatform_upstream_calls_total{provider="alpha",result="rate_limited"} 1
+`), "llmplatform_upstream_calls_total"); err != nil {
+		t.Error(err)
 	}
 	if got := len(r.Models()); got != 5 {
 		t.Errorf("Models() has %d models, want 5", got)

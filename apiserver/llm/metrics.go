@@ -1,6 +1,9 @@
 package llm
 
 import (
+	"context"
+	"errors"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/llmplatform/llmplatform/apiserver/provider"
@@ -54,4 +57,77 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.fails, prometheus.CounterValue, float64(k.Failures), p.Name, k.ID)
 		}
 	}
+}
+
+// callMetrics observe every provider call made through a resolved model, from the chat and /v1 alike.
+type callMetrics struct {
+	latency, ttft *prometheus.HistogramVec
+	calls         *prometheus.CounterVec
+}
+
+func newCallMetrics(reg prometheus.Registerer) *callMetrics {
+	buckets := []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900}
+	m := &callMetrics{
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmplatform_upstream_duration_seconds",
+			Help: "Duration of provider calls (to the end of the answer), by provider (user_key for users' own keys).", Buckets: buckets},
+			[]string{"provider"}),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "llmplatform_upstream_time_to_first_token_seconds",
+			Help: "Time from a provider call to the first answer text, by provider.", Buckets: buckets}, []string{"provider"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmplatform_upstream_calls_total",
+			Help: "Provider calls by provider and result (ok, canceled, or the failure's kind)."}, []string{"provider", "result"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.latency, m.ttft, m.calls)
+	}
+	return m
+}
+
+// resultLabel names a call's result for the metrics.
+func resultLabel(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	for _, k := range []struct {
+		kind  error
+		label string
+	}{
+		{provider.ErrCanceled, "canceled"}, {provider.ErrUnauthorized, "unauthorized"}, {provider.ErrRateLimited, "rate_limited"},
+		{provider.ErrNoKey, "no_key"}, {provider.ErrTimeout, "timeout"}, {provider.ErrUnavailable, "unreachable"},
+		{provider.ErrContextWindow, "context_window"}, {provider.ErrBadRequest, "bad_request"},
+		{provider.ErrModelNotFound, "model_not_found"}, {provider.ErrProtocol, "protocol"}, {provider.ErrUpstream, "upstream_error"},
+	} {
+		if errors.Is(err, k.kind) {
+			return k.label
+		}
+	}
+	return "other"
+}
+
+func (m *callMetrics) observe(prov string, res provider.Result, err error) {
+	m.calls.WithLabelValues(prov, resultLabel(err)).Inc()
+	m.latency.WithLabelValues(prov).Observe(res.Latency.Seconds())
+	if res.TimeToFirstToken > 0 {
+		m.ttft.WithLabelValues(prov).Observe(res.TimeToFirstToken.Seconds())
+	}
+}
+
+// observed is a Backend whose calls are observed.
+type observed struct {
+	Backend
+	provider string
+	metrics  *callMetrics
+}
+
+// Stream implements Backend.
+func (o observed) Stream(ctx context.Context, call provider.Call, emit func(provider.Event) error) (provider.Result, error) {
+	res, err := o.Backend.Stream(ctx, call, emit)
+	o.metrics.observe(o.provider, res, err)
+	return res, err
+}
+
+// Complete implements Backend.
+func (o observed) Complete(ctx context.Context, call provider.Call) (provider.Result, error) {
+	res, err := o.Backend.Complete(ctx, call)
+	o.metrics.observe(o.provider, res, err)
+	return res, err
 }

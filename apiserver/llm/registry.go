@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/llmplatform/llmplatform/apiserver/apperr"
 	"github.com/llmplatform/llmplatform/apiserver/config"
 	"github.com/llmplatform/llmplatform/apiserver/provider"
@@ -30,12 +32,16 @@ type Options struct {
 	UserKeys UserKeyStore
 	// Log receives warnings about keys and models that could not be loaded.
 	Log *slog.Logger
+	// Metrics, when set, registers the metrics of every call made through resolved models (duration, time
+	// to first token, results by provider).
+	Metrics prometheus.Registerer
 }
 
 // Registry resolves model ids to models ready to call. Apply it with each new configuration; it is safe for
 // concurrent use.
 type Registry struct {
-	opts Options
+	opts    Options
+	metrics *callMetrics
 
 	mu    sync.Mutex // serialises Apply
 	pools map[string]*provider.Pool
@@ -72,7 +78,7 @@ func New(o Options) *Registry {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	r := &Registry{opts: o, pools: map[string]*provider.Pool{}}
+	r := &Registry{opts: o, pools: map[string]*provider.Pool{}, metrics: newCallMetrics(o.Metrics)}
 	r.cat.Store(&catalog{byID: map[string]*Model{}, byName: map[string]*Model{}})
 	return r
 }
@@ -146,6 +152,7 @@ func (r *Registry) buildProvider(pc config.Provider) (*providerEntry, error) {
 		return nil, errors.Join(keyErr, err)
 	}
 	e.provider = p
+	backend := observed{Backend: p, provider: pc.Name, metrics: r.metrics}
 	for _, mc := range pc.Models {
 		pricing, err := ParsePricing(mc.Pricing)
 		if err != nil {
@@ -159,7 +166,7 @@ func (r *Registry) buildProvider(pc config.Provider) (*providerEntry, error) {
 		e.models = append(e.models, &Model{
 			ID: pc.Name + "/" + mc.Name, Name: mc.Name, Provider: pc.Name, ProviderType: pc.Type, Upstream: upstream,
 			ContextWindow: int64(mc.ContextWindow), MaxOutputTokens: int64(mc.MaxOutputTokens), Pricing: pricing,
-			Backend: p,
+			Backend: backend,
 		})
 	}
 	return e, keyErr

@@ -100,7 +100,8 @@ func (r *Registry) resolveUserModel(ctx context.Context, cat *catalog, userID, k
 	if err != nil {
 		return nil, apperr.New(apperr.ErrUnavailable, "provider_unavailable", "the key %s cannot be used: %v", k.Name, err)
 	}
-	m.Backend = &userBackend{adapter: a, key: secret}
+	// Users' own keys are unbounded: one metrics series for all of them.
+	m.Backend = observed{Backend: &userBackend{adapter: a, key: secret}, provider: "user_key", metrics: r.metrics}
 	return m, nil
 }
 
