@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmplatform/llmplatform/apiserver/httpapi"
 	"github.com/llmplatform/llmplatform/apiserver/llm"
+	"github.com/llmplatform/llmplatform/apiserver/metering"
 	"github.com/llmplatform/llmplatform/apiserver/provider"
 	"github.com/llmplatform/llmplatform/apiserver/security"
 	"github.com/llmplatform/llmplatform/apiserver/service"
@@ -36,7 +37,7 @@ type Options struct {
 	Version string
 	// Throttle overrides the login throttling (tests); zero uses service.DefaultThrottle.
 	Throttle service.Throttle
-	// Meter accounts for chat calls (quotas and usage records); nil sends without them.
+	// Meter replaces the server's meter for chat calls (tests); nil uses the server's own.
 	Meter service.Meter
 	// KeyPool tunes the providers' key pools (tests shorten the back-offs); its Limiter defaults to the
 	// database's, which holds requestsPerMinute across replicas.
@@ -59,7 +60,10 @@ type Server struct {
 	// Registry resolves model ids to providers and models; rebuilt on every config or Secret reload.
 	Registry *llm.Registry
 	// Chat sends conversations to their models.
-	Chat     *service.Chat
+	Chat *service.Chat
+	// Meter reserves quota for provider calls and records their usage; Usage answers the statistics.
+	Meter    *metering.Meter
+	Usage    *service.Usage
 	Handler  http.Handler
 	log      *slog.Logger
 	opts     Options
@@ -84,7 +88,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.build(ctx); err != nil {
-		s.DB.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -158,9 +162,14 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("creating the bootstrap admin: %w", err)
 	}
 	s.buildRegistry(ctx)
-	s.Chat = service.NewChat(s.DB, s.Registry, s.opts.Meter, s.log)
+	metered := s.buildMetering()
+	var meter service.Meter = s.Meter
+	if s.opts.Meter != nil {
+		meter = s.opts.Meter
+	}
+	s.Chat = service.NewChat(s.DB, s.Registry, meter, s.log)
 	chat := &httpapi.ChatAPI{Chat: s.Chat, Keys: service.NewKeys(s.DB, s.Registry),
-		Models: service.NewModels(s.Registry, nil), Providers: s.Registry.Health}
+		Models: service.NewModels(s.Registry, s.Usage.AllowedModels), Providers: s.Registry.Health}
 	s.Settings.OnChange(func(ctx context.Context, snap *settings.Snapshot) {
 		bctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -179,7 +188,7 @@ func (s *Server) build(ctx context.Context) error {
 		Version:       s.opts.Version,
 		WebUI:         webui.New(),
 		SendMessage:   chat.SendMessage,
-		Mount:         []func(httpapi.Groups){chat.Mount},
+		Mount:         []func(httpapi.Groups){chat.Mount, metered.Mount},
 	})
 	if err != nil {
 		return err
@@ -282,8 +291,11 @@ func (s *Server) janitor(ctx context.Context) {
 	}
 }
 
-// Close closes the database pool.
-func (s *Server) Close() { s.DB.Close() }
+// Close writes the usage records still queued and closes the database pool.
+func (s *Server) Close() {
+	s.closeMeter()
+	s.DB.Close()
+}
 
 // poolCollector exports the pgx pool's statistics.
 type poolCollector struct {

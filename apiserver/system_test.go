@@ -58,7 +58,7 @@ func TestSystemEndpoints(t *testing.T) {
 	}
 
 	// Unknown API paths are JSON 404s; other paths get the web UI (here: the not-built page).
-	for _, p := range []string{"/api/v1/nope", "/v1/models", "/internal/v1/x", "/api"} {
+	for _, p := range []string{"/api/v1/nope", "/v1/nope", "/internal/v1/x", "/api"} {
 		code, h, body := get(t, e.base+p)
 		if code != 404 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !strings.Contains(body, `"not_found"`) {
 			t.Errorf("GET %s = %d %s %s", p, code, h.Get("Content-Type"), body)

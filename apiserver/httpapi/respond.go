@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/llmplatform/llmplatform/apiserver/apperr"
+	"github.com/llmplatform/llmplatform/apiserver/metering"
 	"github.com/llmplatform/llmplatform/apiserver/model"
 )
 
@@ -27,6 +28,8 @@ type errorDetail struct {
 	Code    string              `json:"code"`
 	Message string              `json:"message"`
 	Fields  []apperr.FieldError `json:"fields,omitempty"`
+	// Quota says which quota refused the request (a metering.Refusal).
+	Quota any `json:"quota,omitempty"`
 }
 
 // statusOf maps an error kind to its HTTP status: the one place where this happens.
@@ -63,12 +66,13 @@ func statusOf(err error) int {
 // writeError answers with err as JSON. Errors that are not *apperr.Error are logged with the request id and
 // answered with a generic 500 (or 503 for timeouts) that leaks nothing.
 func writeError(c *gin.Context, err error) {
+	err = metering.AppError(err)
 	status := statusOf(err)
 	var ae *apperr.Error
 	body := errorBody{}
 	switch {
 	case errors.As(err, &ae):
-		body.Error = errorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields}
+		body.Error = errorDetail{Code: ae.Code, Message: ae.Message, Fields: ae.Fields, Quota: ae.Quota}
 		if ae.RetryAfter > 0 {
 			c.Header("Retry-After", strconv.Itoa(int((ae.RetryAfter+999_999_999)/1_000_000_000)))
 		}

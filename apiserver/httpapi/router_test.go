@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmplatform/llmplatform/apiserver/config"
 	"github.com/llmplatform/llmplatform/apiserver/openapi"
+	"github.com/llmplatform/llmplatform/apiserver/service"
 	"github.com/llmplatform/llmplatform/apiserver/settings"
 )
 
@@ -36,7 +37,7 @@ func newTestRouter(t *testing.T, mutate func(*config.Config), mount ...func(Grou
 // TestEveryRouteIsDocumented: every registered route is an operation of the OpenAPI document, and every
 // documented operation is routed.
 func TestEveryRouteIsDocumented(t *testing.T) {
-	r := newTestRouter(t, nil, (&ChatAPI{}).Mount)
+	r := newTestRouter(t, nil, (&ChatAPI{}).Mount, (&MeteringAPI{OpenAI: &service.OpenAI{}}).Mount)
 	var routed []string
 	for _, ri := range r.Routes() {
 		op := ri.Method + " " + ri.Path

@@ -16,6 +16,7 @@ import (
 
 	"github.com/llmplatform/llmplatform/apiserver/apperr"
 	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/apiserver/llm"
 	"github.com/llmplatform/llmplatform/apiserver/store"
 )
 
@@ -210,7 +211,7 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 	prompt := max(r.req.PromptTokens, 0)
 	in := store.ReserveInput{ID: newUUID(), UserID: r.req.Caller.UserID, Minute: r.win.Minute, Day: r.win.Day,
 		Month: r.win.Month, Prompt: prompt, Want: want, Min: min(want, m.opts.MinGrant),
-		PromptCost: costUp(prompt, r.prices.input), OutputPrice: r.prices.output, Lease: m.opts.Lease}
+		PromptCost: costUp(prompt, r.prices.Input), OutputPrice: r.prices.Output, Lease: m.opts.Lease}
 	for _, c := range checks {
 		in.Limits = append(in.Limits, c.limit.name)
 		in.Maxes = append(in.Maxes, c.limit.max)
@@ -250,7 +251,7 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 			used += prompt + res.Granted
 		}
 		r.grant.Limits = append(r.grant.Limits, LimitState{Quota: c.q.name, Limit: c.limit.name, Max: c.limit.max,
-			Used: used, Remaining: max(c.limit.max-used, 0), ResetAt: r.win.resetOf(c.limit.name)})
+			Used: used, Remaining: max(c.limit.max-used, 0), ResetAt: r.win.ResetOf(c.limit.name)})
 	}
 	return r, nil
 }
@@ -262,7 +263,7 @@ func (c check) refusal(used int64, w Windows) Refusal {
 		f = config.FormatUSD
 	}
 	return Refusal{Quota: c.q.name, Limit: c.limit.name, Used: f(used), Max: f(c.limit.max),
-		Remaining: f(max(c.limit.max-used, 0)), ResetAt: w.resetOf(c.limit.name)}
+		Remaining: f(max(c.limit.max-used, 0)), ResetAt: w.ResetOf(c.limit.name)}
 }
 
 // reservation is a Reservation: a request's reserved worst case until it is settled.
@@ -271,7 +272,7 @@ type reservation struct {
 	req    Request
 	start  time.Time
 	win    Windows
-	prices prices
+	prices llm.Pricing
 	// id is the database reservation's id; empty when no counted limit applied.
 	id       string
 	grant    Grant
@@ -364,7 +365,7 @@ func (r *reservation) entry(s Settlement) entry {
 		Source: r.req.Source, Provider: r.req.Provider, Model: r.req.Model, KeyID: s.KeyID, UserKeyID: r.req.UserKeyID,
 		PromptTokens: max(u.PromptTokens, 0), CachedTokens: max(u.CachedPromptTokens, 0),
 		Completion: max(u.CompletionTokens, 0), Reasoning: max(u.ReasoningTokens, 0),
-		CostMicros: r.prices.cost(u.PromptTokens, u.CachedPromptTokens, u.CompletionTokens),
+		CostMicros: r.prices.Cost(u),
 		Outcome:    s.Outcome, ErrorCode: s.ErrorCode, Estimated: u.Estimated,
 		ConversationID: optional(s.ConversationID), MessageID: optional(s.MessageID),
 		Refusal: refusalJSON(r.refusals), Shadow: refusalJSON(r.shadow),

@@ -293,7 +293,7 @@ func TestShadowNeverRefusesAndRecords(t *testing.T) {
 	f := newFixture(t, `quotas:
 - {name: trial, mode: Shadow, subjects: {roles: [user]}, allowedModels: ["openai/free"], limits: {requestsPerMinute: 2, tokensPerDay: 50}}
 `)
-	m := f.meter(metering.Options{})
+	m := f.meter(metering.Options{Now: midMinute()})
 	for range 5 {
 		res, err := m.Reserve(context.Background(), request(10, 30))
 		if err != nil {
@@ -376,7 +376,7 @@ func TestUserKeysCountRequestsOnly(t *testing.T) {
 	f := newFixture(t, `quotas:
 - {name: q, subjects: {allUsers: true}, allowedModels: [none], limits: {tokensPerDay: 10, requestsPerMinute: 2}}
 `)
-	m := f.meter(metering.Options{})
+	m := f.meter(metering.Options{Now: midMinute()})
 	req := metering.Request{Caller: caller(), Source: metering.SourceChat, Provider: "key:k1", Model: "mine",
 		UserKeyID: "k1", PromptTokens: 100, MaxOutputTokens: 100}
 	for i := range 3 {
@@ -457,4 +457,11 @@ func TestRetentionDeletesRawRecordsOnly(t *testing.T) {
 	if n := f.scalar(`SELECT sum(requests) FROM usage_daily`); n != 2 {
 		t.Errorf("rollups count %d requests after retention, want 2", n)
 	}
+}
+
+// midMinute is a clock stopped in the middle of the current minute, so that calls counted against
+// requestsPerMinute fall in one window however long the test takes.
+func midMinute() func() time.Time {
+	t := time.Now().Truncate(time.Minute).Add(30 * time.Second)
+	return func() time.Time { return t }
 }

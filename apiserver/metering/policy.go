@@ -1,11 +1,14 @@
 package metering
 
 import (
+	"math"
+	"math/bits"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/apiserver/llm"
 )
 
 // policy is one configuration compiled for metering: the quotas, the models' prices and output bounds, and
@@ -19,18 +22,14 @@ type policy struct {
 
 // modelInfo is what metering needs of a platform model.
 type modelInfo struct {
-	prices    prices
+	prices    llm.Pricing
 	maxOutput int64
-}
-
-// prices are micro-USD per million tokens.
-type prices struct {
-	input, cachedInput, output int64
 }
 
 // quota is a config.Quota compiled: subjects as sets, limits as integers (unset limits are 0 and the has*
 // flags false).
 type quota struct {
+	cfg      config.Quota
 	name     string
 	shadow   bool
 	all      bool
@@ -56,7 +55,9 @@ func newPolicy(cfg *config.Config) *policy {
 	}
 	for _, pc := range cfg.Providers {
 		for _, mc := range pc.Models {
-			p.models[pc.Name+"/"+mc.Name] = modelInfo{prices: parsePrices(mc.Pricing), maxOutput: int64(mc.MaxOutputTokens)}
+			// The config was validated: a price that does not parse cannot occur (and would count as free).
+			pr, _ := llm.ParsePricing(mc.Pricing)
+			p.models[pc.Name+"/"+mc.Name] = modelInfo{prices: pr, maxOutput: int64(mc.MaxOutputTokens)}
 		}
 	}
 	for _, qc := range cfg.Quotas {
@@ -65,20 +66,8 @@ func newPolicy(cfg *config.Config) *policy {
 	return p
 }
 
-// parsePrices reads configured prices; the config was validated, so a price that does not parse cannot
-// occur and counts as free. An empty cached-input price is the input price.
-func parsePrices(pc config.Pricing) prices {
-	in, _ := config.ParseUSD(pc.Input)
-	out, _ := config.ParseUSD(pc.Output)
-	cached := in
-	if pc.CachedInput != "" {
-		cached, _ = config.ParseUSD(pc.CachedInput)
-	}
-	return prices{input: in, cachedInput: cached, output: out}
-}
-
 func compileQuota(qc config.Quota) *quota {
-	q := &quota{name: qc.Name, shadow: qc.Mode == config.QuotaModeShadow, all: qc.Subjects.AllUsers,
+	q := &quota{cfg: qc, name: qc.Name, shadow: qc.Mode == config.QuotaModeShadow, all: qc.Subjects.AllUsers,
 		users: map[string]bool{}, roles: map[string]bool{}, allowed: qc.AllowedModels, restrict: len(qc.AllowedModels) > 0}
 	for _, u := range qc.Subjects.Users {
 		q.users[strings.ToLower(strings.TrimSpace(u))] = true
@@ -175,8 +164,8 @@ func windowsAt(t time.Time, loc *time.Location) Windows {
 	}
 }
 
-// resetOf is when a counted limit's window ends.
-func (w Windows) resetOf(limit string) time.Time {
+// ResetOf is when the window of a counted limit (LimitRequestsPerMinute…) ends.
+func (w Windows) ResetOf(limit string) time.Time {
 	switch limit {
 	case LimitRequestsPerMinute:
 		return w.MinuteEnd
@@ -186,22 +175,19 @@ func (w Windows) resetOf(limit string) time.Time {
 	return w.MonthEnd
 }
 
-// cost is what usage costs at these prices, in micro-USD rounded to the nearest: uncached prompt tokens at
-// the input price, cached ones at the cached-input price, completion tokens (reasoning included) at the
-// output price. Products are formed in 128 bits, so no realistic count or price overflows; the result
-// saturates at the largest int64.
-func (pr prices) cost(prompt, cached, completion int64) int64 {
-	cached = min(max(cached, 0), max(prompt, 0))
-	var s sum128
-	s.addProduct(max(prompt, 0)-cached, pr.input)
-	s.addProduct(cached, pr.cachedInput)
-	s.addProduct(max(completion, 0), pr.output)
-	return s.divRound(1_000_000, false)
-}
-
-// costUp is the cost of tokens at price, rounded up: the amount a reservation must hold.
+// costUp is the cost of tokens at price (micro-USD per million tokens), rounded up: what a reservation must
+// hold. The product is formed in 128 bits; the result saturates at the largest int64.
 func costUp(tokens, price int64) int64 {
-	var s sum128
-	s.addProduct(tokens, price)
-	return s.divRound(1_000_000, true)
+	if tokens <= 0 || price <= 0 {
+		return 0
+	}
+	const perMillion = 1_000_000
+	hi, lo := bits.Mul64(uint64(tokens), uint64(price))
+	lo, carry := bits.Add64(lo, perMillion-1, 0)
+	hi += carry
+	if hi >= perMillion {
+		return math.MaxInt64
+	}
+	q, _ := bits.Div64(hi, lo, perMillion)
+	return int64(min(q, math.MaxInt64))
 }

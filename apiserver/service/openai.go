@@ -1,0 +1,524 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmplatform/llmplatform/apiserver/apperr"
+	"github.com/llmplatform/llmplatform/apiserver/config"
+	"github.com/llmplatform/llmplatform/apiserver/llm"
+	"github.com/llmplatform/llmplatform/apiserver/metering"
+	"github.com/llmplatform/llmplatform/apiserver/model"
+	"github.com/llmplatform/llmplatform/apiserver/provider"
+)
+
+// OpenAIModels is what /v1 needs of the model registry.
+type OpenAIModels interface {
+	Resolve(ctx context.Context, userID, id string) (*llm.Model, error)
+	Models() []llm.Model
+	UserModels(ctx context.Context, userID string) ([]llm.Model, error)
+}
+
+// OpenAIMeter is what /v1 needs of the meter.
+type OpenAIMeter interface {
+	Reserve(ctx context.Context, req metering.Request) (metering.Reservation, error)
+	ModelAllowed(c metering.Caller, provider, model string) bool
+}
+
+// OpenAI answers the OpenAI-compatible endpoint (/v1) for personal API tokens: the same models, quotas and
+// metering as the web chat. Requests for OpenAI and OpenAI-compatible providers are passed through as they
+// are (tools, response formats and every other parameter included); the others are translated to the
+// provider's protocol and their answers shaped as OpenAI's.
+type OpenAI struct {
+	models OpenAIModels
+	meter  OpenAIMeter
+	now    func() time.Time
+}
+
+// NewOpenAI returns the /v1 service.
+func NewOpenAI(models OpenAIModels, meter OpenAIMeter) *OpenAI {
+	return &OpenAI{models: models, meter: meter, now: time.Now}
+}
+
+// caller is the meter's view of a token holder.
+func caller(h *model.TokenHolder) metering.Caller {
+	return metering.Caller{UserID: h.UserID, Username: h.Username, Email: h.Email, Role: h.Role, TokenID: h.TokenID}
+}
+
+// OpenAIModel is one entry of GET /v1/models.
+type OpenAIModel struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// ListModels lists the models the token may use: the platform's that its user's quotas allow and its own
+// allow-list names, then its user's own keys' models.
+func (s *OpenAI) ListModels(ctx context.Context, h *model.TokenHolder) ([]OpenAIModel, error) {
+	own, err := s.models.UserModels(ctx, h.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := []OpenAIModel{}
+	c := caller(h)
+	for _, m := range append(s.models.Models(), own...) {
+		if !tokenAllows(h, &m) || (m.UserKeyID == "" && !s.meter.ModelAllowed(c, m.Provider, m.Name)) {
+			continue
+		}
+		out = append(out, OpenAIModel{ID: m.ID, Object: "model", OwnedBy: m.Provider})
+	}
+	return out, nil
+}
+
+// tokenAllows reports whether the token's allow-list (empty: everything) names the model.
+func tokenAllows(h *model.TokenHolder, m *llm.Model) bool {
+	if len(h.AllowedModels) == 0 {
+		return true
+	}
+	for _, g := range h.AllowedModels {
+		if g == m.ID || metering.GlobMatch(g, m.Provider, m.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// ChatRequest is a parsed POST /v1/chat/completions body.
+type ChatRequest struct {
+	// Model is the model id as the client wrote it.
+	Model  string
+	Stream bool
+	// IncludeUsage is stream_options.include_usage: the client wants the final usage chunk.
+	IncludeUsage bool
+	// MaxTokens is max_completion_tokens or max_tokens; 0 when neither was given.
+	MaxTokens   int64
+	Temperature *float64
+	// Tools is set when the request uses tools or functions (only OpenAI-protocol providers take them).
+	Tools bool
+	// System and Messages are the conversation as text, for providers of other protocols and for the
+	// prompt's estimate.
+	System   string
+	Messages []provider.Message
+	// fields is the body, field by field, forwarded to OpenAI-protocol providers.
+	fields map[string]json.RawMessage
+}
+
+// wireMessage is one message of a request body.
+type wireMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCalls  json.RawMessage `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
+}
+
+// ParseChatRequest reads and checks a chat-completions body.
+func ParseChatRequest(body []byte) (*ChatRequest, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return nil, apperr.Invalid("the body must be a JSON object")
+	}
+	r := &ChatRequest{fields: fields}
+	var messages []wireMessage
+	var opts struct {
+		IncludeUsage bool `json:"include_usage"`
+	}
+	var n, maxTokens, maxCompletion *int64
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"model", &r.Model}, {"stream", &r.Stream}, {"stream_options", &opts}, {"messages", &messages},
+		{"temperature", &r.Temperature}, {"n", &n}, {"max_tokens", &maxTokens}, {"max_completion_tokens", &maxCompletion}} {
+		raw, ok := fields[f.name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		if err := json.Unmarshal(raw, f.dst); err != nil {
+			return nil, apperr.Invalid("%s has the wrong type", f.name)
+		}
+	}
+	r.IncludeUsage = opts.IncludeUsage
+	r.Tools = present(fields, "tools") || present(fields, "functions")
+	var v apperr.Validation
+	v.Check(r.Model != "", "model", "must be set")
+	v.Check(len(messages) > 0, "messages", "must hold at least one message")
+	v.Check(n == nil || *n == 1, "n", "only 1 choice per request is supported")
+	for _, m := range []*int64{maxTokens, maxCompletion} {
+		if m != nil {
+			v.Check(*m > 0, "max_tokens", "must be positive")
+			if r.MaxTokens == 0 || *m < r.MaxTokens {
+				r.MaxTokens = *m
+			}
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	r.translate(messages)
+	return r, nil
+}
+
+func present(fields map[string]json.RawMessage, name string) bool {
+	raw, ok := fields[name]
+	return ok && string(raw) != "null" && string(raw) != "[]"
+}
+
+// translate keeps the messages' text: system messages become the system prompt, tool results and tool
+// calls mark the request as using tools.
+func (r *ChatRequest) translate(messages []wireMessage) {
+	var system []string
+	for _, m := range messages {
+		text := contentText(m.Content)
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, text)
+		case provider.RoleUser, provider.RoleAssistant:
+			r.Messages = append(r.Messages, provider.Message{Role: m.Role, Content: text})
+		default:
+			r.Tools = true
+		}
+		if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
+			r.Tools = true
+		}
+	}
+	r.System = strings.Join(system, "\n\n")
+}
+
+// contentText reads a message content: a string, or an array of parts whose text parts are joined.
+func contentText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	_ = json.Unmarshal(raw, &parts)
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Type == "text" {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+// promptEstimate is the prompt's size in tokens before the call: the text plus a few tokens of framing per
+// message, as provider.EstimateTokens counts.
+func (r *ChatRequest) promptEstimate() int64 {
+	n := provider.EstimateTokens(r.System) + 3
+	for _, m := range r.Messages {
+		n += provider.EstimateTokens(m.Content) + 4
+	}
+	if r.Tools {
+		// Tool definitions and calls are part of the prompt too.
+		n += provider.EstimateTokens(string(r.fields["tools"])) + provider.EstimateTokens(string(r.fields["functions"]))
+	}
+	return n
+}
+
+// ChatCall is a reserved /v1 call, ready to send. Stream or Complete must be called once: they send the
+// call and settle its reservation, whatever happens.
+type ChatCall struct {
+	s     *OpenAI
+	req   *ChatRequest
+	model *llm.Model
+	res   metering.Reservation
+	call  provider.Call
+	// id and created name the answer in OpenAI's format.
+	id      string
+	created int64
+}
+
+// Prepare resolves the model for the token's holder, checks the token's allow-list and the quotas, and
+// reserves the call. A refusal by a quota is a *metering.QuotaError (already recorded).
+func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatRequest) (*ChatCall, error) {
+	m, err := s.models.Resolve(ctx, h.UserID, req.Model)
+	if err != nil {
+		return nil, err
+	}
+	if !tokenAllows(h, m) {
+		return nil, apperr.Forbidden(metering.CodeModelNotAllowed, "this API token may not use model "+strconv.Quote(req.Model))
+	}
+	openAIProtocol := isOpenAIProtocol(m)
+	if req.Tools && !openAIProtocol {
+		return nil, apperr.Invalid("model %q is served by a %s provider; tools and function calling need an OpenAI or OpenAI-compatible one", req.Model, m.ProviderType)
+	}
+	res, err := s.meter.Reserve(ctx, metering.Request{Caller: caller(h), Source: metering.SourceAPI, Provider: m.Provider,
+		Model: m.Name, UserKeyID: m.UserKeyID, PromptTokens: req.promptEstimate(), MaxOutputTokens: req.MaxTokens})
+	if err != nil {
+		return nil, err
+	}
+	c := &ChatCall{s: s, req: req, model: m, res: res, id: newCompletionID(), created: s.now().Unix()}
+	maxOut := res.Grant().MaxOutputTokens
+	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature, MaxTokens: int(maxOut)}
+	if openAIProtocol {
+		c.call.Raw = req.rawBody(maxOut, m.ProviderType == config.ProviderOpenAI)
+	}
+	return c, nil
+}
+
+// rawBody is the client's body with the granted bound on the answer: max_completion_tokens for OpenAI
+// itself (its reasoning models require it), max_tokens for compatible servers, and whichever the client
+// sent.
+func (r *ChatRequest) rawBody(maxOut int64, openAI bool) []byte {
+	bound := json.RawMessage(strconv.FormatInt(maxOut, 10))
+	fields := make(map[string]json.RawMessage, len(r.fields)+1)
+	for k, v := range r.fields {
+		fields[k] = v
+	}
+	_, hasMax := fields["max_tokens"]
+	_, hasCompletion := fields["max_completion_tokens"]
+	if hasMax || (!openAI && !hasCompletion) {
+		fields["max_tokens"] = bound
+	}
+	if hasCompletion || (openAI && !hasMax) {
+		fields["max_completion_tokens"] = bound
+	}
+	// The fields were decoded from JSON, so they encode again without error.
+	b, _ := json.Marshal(fields)
+	return b
+}
+
+// Grant is what the reservation allows (the counted limits, for rate-limit headers).
+func (c *ChatCall) Grant() metering.Grant { return c.res.Grant() }
+
+// Complete sends the call and returns the answer in OpenAI's format: the upstream's own body for
+// OpenAI-protocol providers, one built from the result for the others.
+func (c *ChatCall) Complete(ctx context.Context) ([]byte, error) {
+	result, err := c.model.Backend.Complete(ctx, c.call)
+	c.settle(ctx, result, err)
+	if err != nil {
+		return nil, callError(ctx, err, c.model)
+	}
+	if len(result.Raw) > 0 {
+		return result.Raw, nil
+	}
+	return c.completionJSON(result), nil
+}
+
+// Stream sends the call streamed, handing each OpenAI chunk (a JSON object, without SSE framing) to emit,
+// in order. The usage chunk is sent only when the client asked for it (and made up from the result when an
+// OpenAI-protocol upstream sent none). The returned error is the call's failure; a failure of emit (the
+// client went away) stops the call, and what was generated is still metered.
+func (c *ChatCall) Stream(ctx context.Context, emit func([]byte) error) error {
+	st := &streamState{c: c, emit: emit}
+	result, err := c.model.Backend.Stream(ctx, c.call, st.event)
+	if err == nil && !isOpenAIProtocol(c.model) {
+		err = st.finish(result)
+	}
+	if err == nil && c.req.IncludeUsage && !st.usageSent {
+		err = emit(c.usageChunk(result.Usage))
+	}
+	if st.emitErr != nil {
+		err = st.emitErr
+	}
+	c.settle(ctx, result, err)
+	if err != nil && st.emitErr == nil {
+		return callError(ctx, err, c.model)
+	}
+	return err
+}
+
+// streamState follows a stream: which chunks went out.
+type streamState struct {
+	c         *ChatCall
+	emit      func([]byte) error
+	started   bool
+	usageSent bool
+	emitErr   error
+	buf       []byte
+}
+
+// event forwards one upstream event: OpenAI chunks as they are, other protocols' text as OpenAI chunks.
+func (st *streamState) event(ev provider.Event) error {
+	var chunk []byte
+	switch {
+	case ev.Raw != nil && isOpenAIProtocol(st.c.model):
+		if !st.started {
+			st.started = true
+			st.c.adoptUpstreamID(ev.Raw)
+		}
+		if ev.UsageOnly {
+			if !st.c.req.IncludeUsage {
+				return nil
+			}
+			st.usageSent = true
+		}
+		chunk = ev.Raw
+	case ev.Text == "":
+		return nil
+	default:
+		if !st.started {
+			st.started = true
+			if err := st.send(st.c.chunk(st.buf[:0], `{"role":"assistant","content":""}`, "")); err != nil {
+				return err
+			}
+		}
+		st.buf = st.c.chunk(st.buf[:0], textDelta(ev.Text), "")
+		chunk = st.buf
+	}
+	return st.send(chunk)
+}
+
+func (st *streamState) send(chunk []byte) error {
+	if err := st.emit(chunk); err != nil {
+		st.emitErr = err
+		return err
+	}
+	return nil
+}
+
+// adoptUpstreamID names the answer as the upstream's first chunk does, so that a usage chunk made up here
+// belongs to the same answer for the client.
+func (c *ChatCall) adoptUpstreamID(chunk []byte) {
+	var head struct {
+		ID      string `json:"id"`
+		Created int64  `json:"created"`
+	}
+	if json.Unmarshal(chunk, &head) == nil && head.ID != "" {
+		c.id, c.created = head.ID, head.Created
+	}
+}
+
+// finish ends a translated stream with the finish reason.
+func (st *streamState) finish(result provider.Result) error {
+	reason := result.FinishReason
+	if reason == "" {
+		reason = provider.FinishStop
+	}
+	return st.send(st.c.chunk(st.buf[:0], "{}", reason))
+}
+
+func isOpenAIProtocol(m *llm.Model) bool {
+	return m.ProviderType == config.ProviderOpenAI || m.ProviderType == config.ProviderOpenAICompatible
+}
+
+// settle records the call's outcome: ok, stopped (the client went away) or upstream_error.
+func (c *ChatCall) settle(ctx context.Context, r provider.Result, err error) {
+	s := metering.Settlement{Outcome: metering.OutcomeOK, Usage: r.Usage, KeyID: r.KeyID, Latency: r.Latency,
+		TimeToFirstToken: r.TimeToFirstToken}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil || errors.Is(err, context.Canceled) || !isProviderError(err):
+		s.Outcome, s.ErrorCode = metering.OutcomeStopped, "client_gone"
+	default:
+		s.Outcome, s.ErrorCode = metering.OutcomeUpstreamError, UpstreamError(err, c.model.UserKeyID != "").Code
+	}
+	_ = c.res.Settle(context.WithoutCancel(ctx), s)
+}
+
+func isProviderError(err error) bool {
+	var pe *provider.Error
+	return errors.As(err, &pe) && !errors.Is(err, provider.ErrCanceled)
+}
+
+// callError is the error to answer a failed call with.
+func callError(ctx context.Context, err error, m *llm.Model) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return UpstreamError(err, m.UserKeyID != "")
+}
+
+// chunk appends a chat.completion.chunk with one choice: its delta (a JSON object) and finish reason
+// (empty: null).
+func (c *ChatCall) chunk(b []byte, delta, finish string) []byte {
+	b = append(b, `{"id":"`...)
+	b = append(b, c.id...)
+	b = append(b, `","object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, c.created, 10)
+	b = append(b, `,"model":`...)
+	b = strconv.AppendQuote(b, c.req.Model)
+	b = append(b, `,"choices":[{"index":0,"delta":`...)
+	b = append(b, delta...)
+	b = append(b, `,"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendQuote(b, finish)
+	}
+	return append(b, "}]}"...)
+}
+
+// textDelta is a delta object carrying text.
+func textDelta(text string) string {
+	b, _ := json.Marshal(struct {
+		Content string `json:"content"`
+	}{text})
+	return string(b)
+}
+
+// openAIUsage is usage in OpenAI's shape.
+type openAIUsage struct {
+	PromptTokens        int64 `json:"prompt_tokens"`
+	CompletionTokens    int64 `json:"completion_tokens"`
+	TotalTokens         int64 `json:"total_tokens"`
+	PromptTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
+	CompletionTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"completion_tokens_details"`
+}
+
+func usageOf(u provider.Usage) openAIUsage {
+	o := openAIUsage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens()}
+	o.PromptTokensDetails.CachedTokens = u.CachedPromptTokens
+	o.CompletionTokensDetails.ReasoningTokens = u.ReasoningTokens
+	return o
+}
+
+// usageChunk is the final chunk of a stream whose client asked for usage: no choices, the usage.
+func (c *ChatCall) usageChunk(u provider.Usage) []byte {
+	b, _ := json.Marshal(struct {
+		ID      string      `json:"id"`
+		Object  string      `json:"object"`
+		Created int64       `json:"created"`
+		Model   string      `json:"model"`
+		Choices []struct{}  `json:"choices"`
+		Usage   openAIUsage `json:"usage"`
+	}{c.id, "chat.completion.chunk", c.created, c.req.Model, []struct{}{}, usageOf(u)})
+	return b
+}
+
+// completionJSON is a non-streamed answer built from a result (providers of other protocols).
+func (c *ChatCall) completionJSON(r provider.Result) []byte {
+	type message struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	type choice struct {
+		Index        int     `json:"index"`
+		Message      message `json:"message"`
+		FinishReason string  `json:"finish_reason"`
+	}
+	reason := r.FinishReason
+	if reason == "" {
+		reason = provider.FinishStop
+	}
+	b, _ := json.Marshal(struct {
+		ID      string      `json:"id"`
+		Object  string      `json:"object"`
+		Created int64       `json:"created"`
+		Model   string      `json:"model"`
+		Choices []choice    `json:"choices"`
+		Usage   openAIUsage `json:"usage"`
+	}{c.id, "chat.completion", c.created, c.req.Model,
+		[]choice{{Message: message{Role: provider.RoleAssistant, Content: r.Text}, FinishReason: reason}}, usageOf(r.Usage)})
+	return b
+}
+
+// newCompletionID names an answer ("chatcmpl-" and 24 random characters).
+func newCompletionID() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return "chatcmpl-" + base64.RawURLEncoding.EncodeToString(b)
+}
