@@ -31,8 +31,7 @@ type ChatStore interface {
 	ChatTarget(ctx context.Context, userID, conversationID string) (*store.ChatTarget, error)
 	History(ctx context.Context, conversationID string, before int64) ([]store.Turn, error)
 	Turn(ctx context.Context, userID, conversationID, id string) (*store.Turn, error)
-	AppendMessage(ctx context.Context, userID string, m *model.Message) error
-	AppendAnswer(ctx context.Context, userID string, a *store.Answer) error
+	AppendChatMessage(ctx context.Context, userID string, m *store.ChatMessage) error
 	RewindTo(ctx context.Context, userID, conversationID, turnID string, content *string) (*model.Message, error)
 	DeleteFrom(ctx context.Context, userID, conversationID, id string) (int64, error)
 	NotifyStop(ctx context.Context, conversationID string) error
@@ -116,8 +115,8 @@ func (c *Chat) Send(ctx context.Context, p model.Principal, conversationID, cont
 		return nil, err
 	}
 	return c.run(ctx, pl, func(ctx context.Context) (*model.Message, error) {
-		m := &model.Message{ConversationID: conversationID, Role: model.MessageRoleUser, Content: content}
-		return m, c.store.AppendMessage(ctx, p.UserID, m)
+		m := &store.ChatMessage{Message: model.Message{ConversationID: conversationID, Role: model.MessageRoleUser, Content: content}}
+		return &m.Message, c.store.AppendChatMessage(ctx, p.UserID, m)
 	}, sink)
 }
 
@@ -345,7 +344,7 @@ func outcomeOf(r provider.Result, err error, stopped, userKey bool) (finish, out
 
 // storedAnswer is the stored assistant turn, or why it could not be stored.
 type storedAnswer struct {
-	store.Answer
+	store.ChatMessage
 	err *apperr.Error
 }
 
@@ -353,13 +352,13 @@ type storedAnswer struct {
 func (c *Chat) storeAnswer(ctx context.Context, pl *plan, user *model.Message, r provider.Result, finish, code string) storedAnswer {
 	m := pl.model
 	u := r.Usage
-	a := storedAnswer{Answer: store.Answer{ReplyTo: user.ID, KeyID: r.KeyID, ErrorCode: code, Message: model.Message{
+	a := storedAnswer{ChatMessage: store.ChatMessage{ReplyTo: user.ID, KeyID: r.KeyID, ErrorCode: code, Message: model.Message{
 		ConversationID: pl.target.ConversationID, Role: model.MessageRoleAssistant, Content: r.Text, Model: m.ID,
 		Provider: m.Provider, FinishReason: finish, LatencyMS: millis(r.Latency), TTFTMS: millis(r.TimeToFirstToken),
 		Usage: &model.Usage{PromptTokens: u.PromptTokens, CachedPromptTokens: u.CachedPromptTokens,
 			CompletionTokens: u.CompletionTokens, ReasoningTokens: u.ReasoningTokens, CostMicros: m.Pricing.Cost(u), Estimated: u.Estimated},
 	}}}
-	err := c.store.AppendAnswer(context.WithoutCancel(ctx), pl.p.UserID, &a.Answer)
+	err := c.store.AppendChatMessage(context.WithoutCancel(ctx), pl.p.UserID, &a.ChatMessage)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
 		a.err = apperr.Conflict("conversation_changed", "the message was deleted while it was being answered; the answer was not kept")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/llmplatform/llmplatform/apiserver/apperr"
 	"github.com/llmplatform/llmplatform/apiserver/model"
@@ -85,47 +86,56 @@ func (db *DB) Turn(ctx context.Context, userID, conversationID, id string) (*Tur
 		FROM messages WHERE id = $1 AND conversation_id = $2 AND user_id = $3`, id, conversationID, userID))
 }
 
-// Answer is an assistant turn to store, with what only the chat records.
-type Answer struct {
+// ChatMessage is a turn to store, with what only the chat records.
+type ChatMessage struct {
 	model.Message
-	// ReplyTo is the user turn it answers.
+	// ReplyTo is the user turn an assistant turn answers; empty for user turns.
 	ReplyTo string
-	// KeyID is the pool key that served it; ErrorCode why it failed.
+	// KeyID is the pool key that served an answer; ErrorCode why it failed.
 	KeyID, ErrorCode string
 }
 
-// AppendAnswer stores an assistant turn like AppendMessage does, with its link to the user turn, key and
-// error code. It fills the message's ID, Seq and CreatedAt. When the user turn was deleted meanwhile (the
-// user deleted from there, or regenerated), the answer is not stored and the error is ErrNotFound.
-func (db *DB) AppendAnswer(ctx context.Context, userID string, a *Answer) error {
-	m := &a.Message
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		var prompt, cached, completion, reasoning, cost *int64
-		estimated := false
-		if u := m.Usage; u != nil {
-			prompt, cached, completion, reasoning, cost = &u.PromptTokens, &u.CachedPromptTokens, &u.CompletionTokens, &u.ReasoningTokens, &u.CostMicros
-			estimated = u.Estimated
-		}
-		err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, user_id, role, content, model, provider,
-				finish_reason, prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, cost_micros,
-				estimated, latency_ms, ttft_ms, reply_to, key_id, error_code)
-			SELECT c.id, c.user_id, 'assistant', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, u.id, $16, $17
-			FROM conversations c JOIN messages u ON u.conversation_id = c.id AND u.id = $15
-			WHERE c.id = $1 AND c.user_id = $2
-			RETURNING id, seq, created_at`, m.ConversationID, userID, m.Content, m.Model, m.Provider,
-			m.FinishReason, prompt, cached, completion, reasoning, cost, estimated, m.LatencyMS, m.TTFTMS, a.ReplyTo,
-			a.KeyID, a.ErrorCode).Scan(&m.ID, &m.Seq, &m.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.NotFound("message")
-		}
-		if err != nil {
-			return fmt.Errorf("storing answer: %w", err)
-		}
-		m.Role = model.MessageRoleAssistant
-		_, err = tx.Exec(ctx, `UPDATE conversations SET message_count = message_count + 1, last_message_at = $2,
-			preview = left($3, $4) WHERE id = $1`, m.ConversationID, m.CreatedAt, m.Content, previewLen)
-		return err
-	})
+// appendChatMessage inserts a message and updates its conversation's count, preview and activity time in
+// one statement (one round trip, atomic). An answer is only stored while the turn it answers exists.
+const appendChatMessage = `WITH ins AS (
+	INSERT INTO messages (conversation_id, user_id, role, content, model, provider, finish_reason, prompt_tokens,
+		cached_prompt_tokens, completion_tokens, reasoning_tokens, cost_micros, estimated, latency_ms, ttft_ms, reply_to,
+		key_id, error_code)
+	SELECT c.id, c.user_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::uuid, $17, $18
+	FROM conversations c
+	WHERE c.id = $1 AND c.user_id = $2
+	  AND ($16::uuid IS NULL OR EXISTS (SELECT 1 FROM messages u WHERE u.id = $16::uuid AND u.conversation_id = c.id))
+	RETURNING id, seq, created_at, conversation_id, content
+), upd AS (
+	UPDATE conversations c SET message_count = c.message_count + 1, last_message_at = ins.created_at,
+		preview = left(ins.content, $19)
+	FROM ins WHERE c.id = ins.conversation_id
+)
+SELECT id, seq, created_at FROM ins`
+
+// AppendChatMessage stores a turn of the user's conversation (m.Role says which) with its conversation's
+// bookkeeping, in one round trip, and fills its ID, Seq and CreatedAt. The error is ErrNotFound when the
+// conversation is gone or, for an answer, the turn it answers was deleted meanwhile (the user deleted from
+// there, edited or regenerated).
+func (db *DB) AppendChatMessage(ctx context.Context, userID string, cm *ChatMessage) error {
+	m := &cm.Message
+	var prompt, cached, completion, reasoning, cost *int64
+	estimated := false
+	if u := m.Usage; u != nil {
+		prompt, cached, completion, reasoning, cost = &u.PromptTokens, &u.CachedPromptTokens, &u.CompletionTokens, &u.ReasoningTokens, &u.CostMicros
+		estimated = u.Estimated
+	}
+	err := db.pool.QueryRow(ctx, appendChatMessage, m.ConversationID, userID, m.Role, m.Content, m.Model, m.Provider,
+		m.FinishReason, prompt, cached, completion, reasoning, cost, estimated, m.LatencyMS, m.TTFTMS, nullIfEmpty(cm.ReplyTo),
+		cm.KeyID, cm.ErrorCode, previewLen).Scan(&m.ID, &m.Seq, &m.CreatedAt)
+	var pe *pgconn.PgError
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), errors.As(err, &pe) && pe.Code == "23503": // the answered turn just went
+		return apperr.NotFound("message")
+	case err != nil:
+		return fmt.Errorf("storing message: %w", err)
+	}
+	return nil
 }
 
 // RewindTo drops every message after the user turn turnID of the user's conversation and, when content is not
