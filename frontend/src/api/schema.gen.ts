@@ -87,6 +87,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The quotas in force (from UserQuota objects), with the users they match and this month's refusals */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The quotas */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QuotaInForceList"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Everyone's usage over a date range (summary, top users, by model, by day), or by day and model as CSV */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv */
+                    format?: components["parameters"]["Format"];
+                    /** @description First day (YYYY-MM-DD, platform time zone); default 29 days before to */
+                    from?: components["parameters"]["From"];
+                    /** @description Last day, included; default today */
+                    to?: components["parameters"]["To"];
+                    /** @description How many users to list (heaviest first) */
+                    top?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AdminUsageReport"];
+                        "text/csv": string;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -1744,6 +1832,205 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Own personal API tokens for /v1, newest first (never their secrets) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The tokens */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["APITokenList"];
+                    };
+                };
+                401: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /**
+         * Create a personal API token; the answer holds the secret (`token`), shown this once
+         * @description A token looks like `llmp_<8 characters>_<43 characters>`; its `prefix` (`llmp_` and the 8 characters)
+         *     identifies it in lists. Only its SHA-256 is stored. Use it as `Authorization: Bearer <token>` on `/v1`.
+         *     At most 50 live tokens per user.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateTokenRequest"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["APIToken"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a token (idempotent); it stops working within a second on every replica */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Own usage over a date range (summary, by day, by model, by provider), or the same as CSV
+         * @description Read from daily rollups (never from raw records); dates are in the platform's time zone and both ends
+         *     are included. `format=csv` answers `text/csv` with one line per day, provider and model.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description json (default) or csv */
+                    format?: components["parameters"]["Format"];
+                    /** @description First day (YYYY-MM-DD, platform time zone); default 29 days before to */
+                    from?: components["parameters"]["From"];
+                    /** @description Last day, included; default today */
+                    to?: components["parameters"]["To"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageReport"];
+                        "text/csv": string;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                422: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Own remaining quota per window (each counted limit of each quota that applies) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The windows */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QuotaWindowList"];
+                    };
+                };
+                401: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me": {
         parameters: {
             query?: never;
@@ -1947,6 +2234,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-quota usage for the operator (UserQuota.status)
+         * @description For the operator only, with the platform's internal token (`secrets.internalTokenFile`); computed at most
+         *     once every 5 seconds. Field names are camelCase, as in UserQuota.status. For each quota: the active
+         *     users it matches and its 20 heaviest users (nearest to a limit first) with, per counted limit, the
+         *     amount used in the current window (calls in flight included), the maximum, what remains, when the
+         *     window resets, and whether it is exhausted.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The quotas' usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InternalQuotas"];
+                    };
+                };
+                401: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Platform summaries for the operator (LLMPlatform.status users and tokensToday) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The summary */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InternalSummary"];
+                    };
+                };
+                401: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -2056,10 +2424,155 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/chat/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * OpenAI-compatible chat completions, streamed or not, metered and under the user's quotas
+         * @description Authenticated with a personal API token. The body is OpenAI's; for OpenAI and OpenAI-compatible
+         *     providers it is forwarded as it is (tools, response_format and the other parameters included) with the
+         *     upstream model name and the granted bound on the answer (`max_tokens` / `max_completion_tokens`, lowered
+         *     to what the model, `maxOutputTokensPerRequest` and the remaining token and cost budgets allow). Other
+         *     providers get the conversation's text translated (tools are refused with 400) and answer in OpenAI's
+         *     shape. `n` must be 1.
+         *
+         *     Streams are `data: <chat.completion.chunk>` events ending with `data: [DONE]`; the final usage chunk
+         *     (no choices) is sent only when `stream_options.include_usage` is true, but every call is metered. A
+         *     failure before the first chunk is an ordinary error; after it, a last `data: {"error": {...}}` event.
+         *
+         *     Errors are in OpenAI's format. A quota refusal is 429 (`type` `requests` / code `rate_limit_exceeded`
+         *     for requestsPerMinute, `insufficient_quota` for tokens and cost) or 403 `model_not_allowed`, with the
+         *     `quota` detail, `Retry-After`, and `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers
+         *     (also sent on success when such limits apply).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChatCompletionRequest"];
+                };
+            };
+            responses: {
+                /** @description The answer (a chat.completion object), or a stream of chunks */
+                200: {
+                    headers: {
+                        /** @description Requests left in the tightest requestsPerMinute window */
+                        "x-ratelimit-remaining-requests"?: number;
+                        /** @description Tokens left in the tightest tokens window */
+                        "x-ratelimit-remaining-tokens"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChatCompletion"];
+                        "text/event-stream": string;
+                    };
+                };
+                400: components["responses"]["OpenAIError"];
+                401: components["responses"]["OpenAIError"];
+                403: components["responses"]["OpenAIError"];
+                413: components["responses"]["OpenAIError"];
+                422: components["responses"]["OpenAIError"];
+                429: components["responses"]["OpenAIError"];
+                502: components["responses"]["OpenAIError"];
+                503: components["responses"]["OpenAIError"];
+                504: components["responses"]["OpenAIError"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** OpenAI-compatible model list (models this token may use) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The models */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["OpenAIModelList"];
+                    };
+                };
+                401: components["responses"]["OpenAIError"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminUsageReport: {
+            by_day: components["schemas"]["UsageDay"][];
+            by_model: components["schemas"]["UsageByModel"][];
+            /** @description Heaviest first (cost, then tokens) */
+            by_user: components["schemas"]["UserUsage"][];
+            /** Format: date */
+            from: string;
+            summary: components["schemas"]["UsageTotals"];
+            timezone: string;
+            /** Format: date */
+            to: string;
+        };
+        APIToken: {
+            /** @description Globs over provider/model or model; empty allows every model */
+            allowed_models: string[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: date-time
+             * @description Start of the latest metered request (updated with the usage records)
+             */
+            last_used_at: string | null;
+            name: string;
+            /** @description The token's visible start, such as llmp_ab12cd34 */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The secret; only in the answer that created the token */
+            token?: string;
+        };
+        APITokenList: {
+            items: components["schemas"]["APIToken"][];
+        };
         /** @enum {string} */
         AuditAction: "user.registered" | "user.login_failed" | "user.login_throttled" | "user.password_changed" | "user.deleted_self" | "session.refresh_reuse" | "admin.bootstrap" | "admin.user_created" | "admin.user_activated" | "admin.user_deactivated" | "admin.user_role_changed" | "admin.user_deleted";
         AuditEntry: {
@@ -2098,6 +2611,40 @@ export interface components {
         ChangePasswordRequest: {
             current_password: string;
             new_password: string;
+        };
+        ChatCompletion: {
+            choices: {
+                [key: string]: unknown;
+            }[];
+            created: number;
+            id: string;
+            model: string;
+            /** @enum {string} */
+            object: "chat.completion";
+            usage?: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        };
+        ChatCompletionRequest: {
+            max_completion_tokens?: number;
+            max_tokens?: number;
+            messages: {
+                [key: string]: unknown;
+            }[];
+            model: string;
+            /** @enum {integer} */
+            n?: 1;
+            stream?: boolean;
+            stream_options?: {
+                include_usage?: boolean;
+            };
+            tools?: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
         };
         Conversation: {
             /** Format: date-time */
@@ -2150,6 +2697,15 @@ export interface components {
             color?: string;
             name: string;
         };
+        CreateTokenRequest: {
+            allowed_models?: string[];
+            /**
+             * Format: date-time
+             * @description Optional; must be in the future
+             */
+            expires_at?: string;
+            name: string;
+        };
         CreateUserRequest: {
             display_name?: string;
             /** Format: email */
@@ -2173,7 +2729,50 @@ export interface components {
                 }[];
                 /** @description A sentence for people */
                 message: string;
+                quota?: components["schemas"]["QuotaRefusal"];
             };
+        };
+        InternalQuotas: {
+            /** Format: date-time */
+            generatedAt: string;
+            items: {
+                matchedUsers: number;
+                /** @enum {string} */
+                mode: "Enforce" | "Shadow";
+                name: string;
+                refusalsThisMonth: components["schemas"]["RefusalCount"];
+                usage: {
+                    exhausted: boolean;
+                    /** @description Username */
+                    user: string;
+                    windows: {
+                        exhausted: boolean;
+                        /** @enum {string} */
+                        limit: "requestsPerMinute" | "tokensPerDay" | "tokensPerMonth" | "costPerMonth";
+                        max: string;
+                        remaining: string;
+                        /** Format: date-time */
+                        resetAt: string;
+                        used: string;
+                    }[];
+                }[];
+            }[];
+            timezone: string;
+        };
+        InternalSummary: {
+            activeUsers: number;
+            costTodayUSD: string;
+            /**
+             * Format: date
+             * @description Today in the platform's time zone
+             */
+            day: string;
+            /** Format: date-time */
+            generatedAt: string;
+            requestsToday: number;
+            timezone: string;
+            tokensToday: number;
+            users: number;
         };
         KeyHealth: {
             consecutive_failures: number;
@@ -2279,6 +2878,28 @@ export interface components {
         ModelList: {
             items: components["schemas"]["ModelInfo"][];
         };
+        OpenAIErrorResponse: {
+            error: {
+                code: string;
+                message: string;
+                param: string | null;
+                quota?: components["schemas"]["QuotaRefusal"];
+                /** @description invalid_request_error, authentication_error, permission_error, rate_limit_error, requests, insufficient_quota, server_error */
+                type: string;
+            };
+        };
+        OpenAIModelList: {
+            data: {
+                created: number;
+                /** @description provider/model, or key:<id>/model for a user's own key */
+                id: string;
+                /** @enum {string} */
+                object: "model";
+                owned_by: string;
+            }[];
+            /** @enum {string} */
+            object: "list";
+        };
         PlatformInfo: {
             platform: string;
             /** @enum {string} */
@@ -2324,8 +2945,69 @@ export interface components {
         };
         /** @enum {string} */
         ProviderType: "OpenAI" | "Anthropic" | "Gemini" | "Ollama" | "OpenAICompatible";
+        QuotaInForce: {
+            allowed_models: string[];
+            limits: {
+                cost_per_month?: string;
+                max_output_tokens_per_request?: number;
+                requests_per_minute?: number;
+                tokens_per_day?: number;
+                tokens_per_month?: number;
+            };
+            /** @description Active users the quota applies to */
+            matched_users: number;
+            /** @enum {string} */
+            mode: "Enforce" | "Shadow";
+            name: string;
+            refusals_this_month: components["schemas"]["RefusalCount"];
+            subjects: {
+                all_users?: boolean;
+                roles?: string[];
+                users?: string[];
+            };
+        };
+        QuotaInForceList: {
+            items: components["schemas"]["QuotaInForce"][];
+        };
+        /** @description Which quota refused a request, what remains of the limit and when it resets. */
+        QuotaRefusal: {
+            /** @enum {string} */
+            limit: "requestsPerMinute" | "tokensPerDay" | "tokensPerMonth" | "costPerMonth" | "maxOutputTokensPerRequest" | "allowedModels";
+            max: string;
+            /** @description The UserQuota's name */
+            quota: string;
+            remaining: string;
+            /**
+             * Format: date-time
+             * @description When the window ends; absent for allowedModels
+             */
+            reset_at?: string;
+            /** @description Amount used in the window (requests, tokens, or USD as a decimal string); empty for allowedModels */
+            used: string;
+        };
+        QuotaWindow: {
+            /** @enum {string} */
+            limit: "requestsPerMinute" | "tokensPerDay" | "tokensPerMonth" | "costPerMonth";
+            max: string;
+            /** @enum {string} */
+            mode: "Enforce" | "Shadow";
+            quota: string;
+            remaining: string;
+            /** Format: date-time */
+            reset_at: string;
+            /** @description Used in the current window, calls in flight included (requests, tokens, or USD) */
+            used: string;
+        };
+        QuotaWindowList: {
+            items: components["schemas"]["QuotaWindow"][];
+        };
         RefreshRequest: {
             refresh_token: string;
+        };
+        RefusalCount: {
+            enforced: number;
+            /** @description Would-be refusals of a Shadow quota */
+            shadow: number;
         };
         RegenerateRequest: {
             max_tokens?: number;
@@ -2433,6 +3115,48 @@ export interface components {
             prompt_tokens: number;
             reasoning_tokens: number;
         };
+        UsageByModel: components["schemas"]["UsageTotals"] & {
+            model: string;
+            /** @description A platform provider, or key:<id> for a user's own key */
+            provider: string;
+        };
+        UsageByProvider: components["schemas"]["UsageTotals"] & {
+            provider: string;
+        };
+        UsageDay: components["schemas"]["UsageTotals"] & {
+            /** Format: date */
+            date: string;
+        };
+        UsageReport: {
+            /** @description Every day of the range */
+            by_day: components["schemas"]["UsageDay"][];
+            /** @description Costliest first */
+            by_model: components["schemas"]["UsageByModel"][];
+            by_provider: components["schemas"]["UsageByProvider"][];
+            /** Format: date */
+            from: string;
+            summary: components["schemas"]["UsageTotals"];
+            timezone: string;
+            /** Format: date */
+            to: string;
+        };
+        UsageTotals: {
+            cached_prompt_tokens: number;
+            /** @description Reasoning tokens included */
+            completion_tokens: number;
+            /** @description Cost to the platform, decimal USD (calls with users' own keys cost 0) */
+            cost_usd: string;
+            /** @description Failed at the provider or the platform */
+            failed: number;
+            /** @description Cached tokens included */
+            prompt_tokens: number;
+            reasoning_tokens: number;
+            /** @description Refused by a quota */
+            refused: number;
+            /** @description Every metered request, refused and failed ones included */
+            requests: number;
+            total_tokens: number;
+        };
         User: {
             /** Format: date-time */
             created_at: string;
@@ -2453,6 +3177,12 @@ export interface components {
             items: components["schemas"]["User"][];
             next_cursor?: string;
         };
+        UserUsage: components["schemas"]["UsageTotals"] & {
+            /** Format: uuid */
+            user_id: string;
+            /** @description Empty for a deleted user */
+            username: string;
+        };
     };
     responses: {
         /** @description An error */
@@ -2466,14 +3196,40 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description An error in OpenAI's format */
+        OpenAIError: {
+            headers: {
+                /** @description Seconds to wait (429) */
+                "Retry-After"?: number;
+                /** @description The refusing requestsPerMinute limit */
+                "x-ratelimit-limit-requests"?: number;
+                /** @description The refusing tokens limit */
+                "x-ratelimit-limit-tokens"?: number;
+                "x-ratelimit-remaining-requests"?: number;
+                "x-ratelimit-remaining-tokens"?: number;
+                /** @description Time until the window resets, such as 12s */
+                "x-ratelimit-reset-requests"?: string;
+                "x-ratelimit-reset-tokens"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OpenAIErrorResponse"];
+            };
+        };
     };
     parameters: {
         /** @description The previous page's next_cursor */
         Cursor: string;
+        /** @description json (default) or csv */
+        Format: "json" | "csv";
+        /** @description First day (YYYY-MM-DD, platform time zone); default 29 days before to */
+        From: string;
         ID: string;
         /** @description Page size */
         Limit: number;
         MessageID: string;
+        /** @description Last day, included; default today */
+        To: string;
     };
     requestBodies: never;
     headers: never;
