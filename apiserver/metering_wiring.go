@@ -12,12 +12,16 @@ import (
 
 // buildMetering starts the meter (quotas and usage records, one per provider call, for the chat and /v1)
 // and returns the API of tokens, usage statistics, /internal/v1 and /v1.
-func (s *Server) buildMetering() *httpapi.MeteringAPI {
-	s.Meter = metering.New(s.DB, func() *config.Config { return s.Settings.Current().Config },
+func (s *Server) buildMetering(ctx context.Context) (*httpapi.MeteringAPI, error) {
+	var err error
+	s.Meter, err = metering.New(ctx, s.DB, func() *config.Config { return s.Settings.Current().Config },
 		metering.Options{Log: s.log, Registerer: s.Metrics.Registry})
+	if err != nil {
+		return nil, err
+	}
 	s.Usage = service.NewUsage(s.DB, s.Meter)
 	return &httpapi.MeteringAPI{Tokens: service.NewAPITokens(s.DB), Usage: s.Usage,
-		OpenAI: service.NewOpenAI(s.Registry, s.Meter), Settings: s.Settings.Current}
+		OpenAI: service.NewOpenAI(s.Registry, s.Meter), Settings: s.Settings.Current}, nil
 }
 
 // closeMeter writes the usage records still queued; Close calls it before closing the database.

@@ -162,7 +162,10 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("creating the bootstrap admin: %w", err)
 	}
 	s.buildRegistry(ctx)
-	metered := s.buildMetering()
+	metered, err := s.buildMetering(ctx)
+	if err != nil {
+		return err
+	}
 	var meter service.Meter = s.Meter
 	if s.opts.Meter != nil {
 		meter = s.opts.Meter

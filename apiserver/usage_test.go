@@ -96,7 +96,11 @@ func TestFiftyStreamsAgainstABudgetForTenOnTwoServers(t *testing.T) {
 	counter := a.scalar(`SELECT tokens FROM quota_counters WHERE user_id = $1 AND window_kind = 'day'`, user)
 	rollup := a.scalar(`SELECT sum(prompt_tokens + completion_tokens) FROM usage_daily WHERE user_id = $1`, user)
 	missed := a.scalar(`SELECT sum(greatest(prompt_tokens - $2, 0)) FROM usage_records WHERE user_id = $1 AND outcome = 'ok'`, user, estimate)
-	var rep struct{ Summary struct{ TotalTokens int64 `json:"total_tokens"` } }
+	var rep struct {
+		Summary struct {
+			TotalTokens int64 `json:"total_tokens"`
+		}
+	}
 	a.expect(a.do("GET", "/api/v1/usage", ann.access, nil), 200).json(t, &rep)
 	if raw != counter || raw != rollup || raw != rep.Summary.TotalTokens {
 		t.Errorf("tokens: records %d, quota counter %d, rollups %d, /api/v1/usage %d: the books do not balance", raw, counter, rollup, rep.Summary.TotalTokens)
@@ -107,8 +111,8 @@ func TestFiftyStreamsAgainstABudgetForTenOnTwoServers(t *testing.T) {
 	if n := a.scalar(`SELECT count(*) FROM usage_records WHERE user_id = $1 AND outcome = 'refused'`, user); n != int64(codes[429]) {
 		t.Errorf("%d refused calls recorded, want %d", n, codes[429])
 	}
-	if n := a.scalar(`SELECT count(*) FROM quota_reservations`); n != 0 {
-		t.Errorf("%d reservations left", n)
+	if n := a.scalar(`SELECT coalesce(sum(tokens), 0) FROM quota_holds`); n != 0 {
+		t.Errorf("%d tokens still held after every call settled", n)
 	}
 }
 
@@ -225,8 +229,8 @@ func TestShadowQuotaNeverRefusesAndShowsItsRefusals(t *testing.T) {
 	e.waitRecords(3)
 	var quotas struct {
 		Items []struct {
-			Name         string `json:"name"`
-			MatchedUsers int64  `json:"matched_users"`
+			Name         string                           `json:"name"`
+			MatchedUsers int64                            `json:"matched_users"`
 			Refusals     struct{ Enforced, Shadow int64 } `json:"refusals_this_month"`
 		} `json:"items"`
 	}

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// renewLoop extends the lease of this process's live reservations every Lease/3, in one statement. A call
-// older than MaxCallDuration is no longer renewed.
+// renewLoop renews the meter's lease every Lease/3, in one statement whatever the number of calls in flight,
+// and releases the holds of calls unsettled after MaxCallDuration.
 func (m *Meter) renewLoop(ctx context.Context) {
 	defer m.bgDone.Done()
 	t := time.NewTicker(m.opts.Lease / 3)
@@ -17,15 +17,18 @@ func (m *Meter) renewLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ids := m.live.renewable(m.opts.Now().Add(-m.opts.MaxCallDuration))
-		if len(ids) == 0 {
-			continue
-		}
 		rctx, cancel := context.WithTimeout(ctx, m.opts.Lease/3)
-		if err := m.store.RenewReservations(rctx, ids, m.opts.Lease); err != nil {
-			m.log.Warn("Renewing quota reservations failed", "reservations", len(ids), "error", err)
+		if err := m.store.RenewInstance(rctx, m.instance, m.opts.Lease); err != nil {
+			m.log.Warn("Renewing the meter's lease failed; its holds stop counting when it ends", "error", err)
 		}
 		cancel()
+		for _, r := range m.live.overdue(m.opts.Now().Add(-m.opts.MaxCallDuration)) {
+			m.log.Warn("Releasing the hold of a call never settled", "source", r.req.Source, "model", r.req.Model,
+				"started", r.start.UTC().Format(time.RFC3339))
+			if err := m.enqueue(ctx, entry{release: r.hold}); err != nil {
+				m.log.Error("Releasing a hold failed", "error", err)
+			}
+		}
 	}
 }
 

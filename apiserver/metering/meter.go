@@ -23,7 +23,7 @@ import (
 // Store is what the meter needs from the database.
 type Store interface {
 	Reserve(ctx context.Context, in store.ReserveInput) (store.ReserveResult, error)
-	RenewReservations(ctx context.Context, ids []string, lease time.Duration) error
+	RenewInstance(ctx context.Context, id string, lease time.Duration) error
 	WriteUsage(ctx context.Context, b store.UsageBatch) error
 	DeleteUsageBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
 	DeleteStaleQuotaState(ctx context.Context) error
@@ -31,11 +31,11 @@ type Store interface {
 
 // Options tune a Meter; zero values take the defaults.
 type Options struct {
-	// Lease is how long a reservation counts without being renewed: a reservation whose process died stops
-	// counting this long after its last renewal. Live reservations are renewed every Lease/3. Default 60s.
+	// Lease is how long the meter's holds count without being renewed: the reservations of a process that
+	// died stop counting this long after its last renewal. The lease is renewed every Lease/3. Default 60s.
 	Lease time.Duration
-	// MaxCallDuration bounds how long a reservation is renewed: a call still unsettled after it (a caller
-	// that forgot to settle) lets its reservation expire. Default 2h.
+	// MaxCallDuration bounds how long a reservation is held: a call still unsettled after it (a caller that
+	// forgot to settle) has its hold released. Default 2h.
 	MaxCallDuration time.Duration
 	// MinGrant is the fewest output tokens worth granting: a request whose quotas leave room for fewer (and
 	// that asked for more) is refused. Default 16.
@@ -94,7 +94,9 @@ type Meter struct {
 	log     *slog.Logger
 	metrics *meterMetrics
 	pol     atomic.Pointer[policy]
-	live    liveSet
+	// instance names this meter's lease and holds in the database.
+	instance string
+	live     liveSet
 
 	// mu guards closed: sends on queue happen under the read lock, so Close can close the queue safely.
 	mu      sync.RWMutex
@@ -104,25 +106,30 @@ type Meter struct {
 	// closeBy is the deadline of the final writes, set by Close.
 	closeBy    atomic.Pointer[time.Time]
 	writerDone chan struct{}
+	// fullWarned is when the queue was last reported full (Unix nanoseconds).
+	fullWarned atomic.Int64
 	stopBG     context.CancelFunc
 	bgDone     sync.WaitGroup
 }
 
-// New starts a meter: its usage writer, its lease renewer and its retention job. cfg returns the current
-// configuration (quotas, prices, time zone, retention); it is read on every request, so a reloaded quota
-// applies to the next request.
-func New(st Store, cfg func() *config.Config, o Options) *Meter {
+// New starts a meter: it takes its lease in the database, then starts its usage writer, its lease renewer
+// and its retention job. cfg returns the current configuration (quotas, prices, time zone, retention); it is
+// read on every request, so a reloaded quota applies to the next request.
+func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*Meter, error) {
 	o.applyDefaults()
-	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer),
-		live: liveSet{ids: map[string]time.Time{}}, queue: make(chan entry, o.QueueSize),
+	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer), instance: newUUID(),
+		live: liveSet{calls: map[*reservation]struct{}{}}, queue: make(chan entry, o.QueueSize),
 		flushes: make(chan chan struct{}), writerDone: make(chan struct{})}
+	if err := st.RenewInstance(ctx, m.instance, o.Lease); err != nil {
+		return nil, err
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	m.stopBG = cancel
 	go m.writeLoop()
 	m.bgDone.Add(2)
 	go m.renewLoop(bg)
 	go m.retentionLoop(bg)
-	return m
+	return m, nil
 }
 
 // policy returns the current configuration compiled.
@@ -209,9 +216,9 @@ func countedChecks(quotas []*quota, userKey bool) []check {
 func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (Reservation, error) {
 	m := r.m
 	prompt := max(r.req.PromptTokens, 0)
-	in := store.ReserveInput{ID: newUUID(), UserID: r.req.Caller.UserID, Minute: r.win.Minute, Day: r.win.Day,
+	in := store.ReserveInput{InstanceID: m.instance, UserID: r.req.Caller.UserID, Minute: r.win.Minute, Day: r.win.Day,
 		Month: r.win.Month, Prompt: prompt, Want: want, Min: min(want, m.opts.MinGrant),
-		PromptCost: costUp(prompt, r.prices.Input), OutputPrice: r.prices.Output, Lease: m.opts.Lease}
+		PromptCost: costUp(prompt, r.prices.Input), OutputPrice: r.prices.Output}
 	for _, c := range checks {
 		in.Limits = append(in.Limits, c.limit.name)
 		in.Maxes = append(in.Maxes, c.limit.max)
@@ -231,10 +238,9 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 	if res.Granted < in.Min {
 		return nil, r.refused()
 	}
-	if slices.ContainsFunc(checks, func(c check) bool { return c.limit.name != LimitRequestsPerMinute }) {
-		// Only token and cost limits hold a reservation row; requests are counted when reserved.
-		r.id = in.ID
-		m.live.add(r.id, r.start)
+	if res.HeldTokens > 0 || res.HeldCost > 0 {
+		r.hold = &store.HoldDelta{UserID: in.UserID, Day: r.win.Day, Month: r.win.Month, Tokens: res.HeldTokens, CostMicros: res.HeldCost}
+		m.live.add(r)
 	}
 	r.grant = Grant{MaxOutputTokens: res.Granted}
 	for i, c := range checks {
@@ -273,8 +279,9 @@ type reservation struct {
 	start  time.Time
 	win    Windows
 	prices llm.Pricing
-	// id is the database reservation's id; empty when no counted limit applied.
-	id       string
+	// hold is what the reservation added to the meter's holds (nil when no token or cost limit applied); it
+	// is released with the usage record.
+	hold     *store.HoldDelta
 	grant    Grant
 	refusals []Refusal
 	shadow   []Refusal
@@ -292,13 +299,15 @@ func (r *reservation) Settle(ctx context.Context, s Settlement) error {
 	if !r.settled.CompareAndSwap(false, true) {
 		return errSettledTwice
 	}
-	if r.id != "" {
-		r.m.live.remove(r.id)
-	}
 	if s.Outcome == "" {
 		s.Outcome = OutcomeOK
 	}
-	return r.m.enqueue(ctx, r.entry(s))
+	e := r.entry(s)
+	// A hold that the guard against forgotten settlements already released is not released twice.
+	if r.hold != nil && r.m.live.remove(r) {
+		e.release = r.hold
+	}
+	return r.m.enqueue(ctx, e)
 }
 
 // refuse adds a refusal by q: an Enforce quota's refuses the request, a Shadow quota's is only recorded.
@@ -382,7 +391,7 @@ func (r *reservation) entry(s Settlement) entry {
 	for _, ref := range r.shadow {
 		r.m.metrics.refusals.WithLabelValues(ref.Quota, ref.Limit, config.QuotaModeShadow).Inc()
 	}
-	return entry{rec: rec, reservation: r.id, win: r.win, refusals: r.refusals, shadow: r.shadow,
+	return entry{rec: &rec, win: r.win, refusals: r.refusals, shadow: r.shadow,
 		counted: r.req.UserKeyID == "" && s.Outcome != OutcomeRefused}
 }
 
@@ -414,35 +423,37 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// liveSet holds the reservations of calls in flight in this process, with their start, for renewal.
+// liveSet holds the reservations with a hold of the calls in flight in this process.
 type liveSet struct {
-	mu  sync.Mutex
-	ids map[string]time.Time
+	mu    sync.Mutex
+	calls map[*reservation]struct{}
 }
 
-func (l *liveSet) add(id string, start time.Time) {
+func (l *liveSet) add(r *reservation) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.ids[id] = start
+	l.calls[r] = struct{}{}
 }
 
-func (l *liveSet) remove(id string) {
+// remove takes r out and reports whether it was in.
+func (l *liveSet) remove(r *reservation) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.ids, id)
+	_, ok := l.calls[r]
+	delete(l.calls, r)
+	return ok
 }
 
-// renewable returns the ids to renew, dropping those that started before cutoff.
-func (l *liveSet) renewable(cutoff time.Time) []string {
+// overdue takes out the reservations of calls that started before cutoff.
+func (l *liveSet) overdue(cutoff time.Time) []*reservation {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.ids))
-	for id, start := range l.ids {
-		if start.Before(cutoff) {
-			delete(l.ids, id)
-			continue
+	var out []*reservation
+	for r := range l.calls {
+		if r.start.Before(cutoff) {
+			delete(l.calls, r)
+			out = append(out, r)
 		}
-		out = append(out, id)
 	}
 	return out
 }

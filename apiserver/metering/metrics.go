@@ -45,6 +45,9 @@ func newMeterMetrics(reg prometheus.Registerer) *meterMetrics {
 
 // countSettled counts a usage record in the metrics.
 func (m *Meter) countSettled(e entry) {
+	if e.rec == nil {
+		return
+	}
 	r := e.rec
 	m.metrics.requests.WithLabelValues(r.Source, r.Outcome).Inc()
 	if r.Outcome == OutcomeRefused {

@@ -10,14 +10,14 @@ import (
 	"github.com/llmplatform/llmplatform/apiserver/store"
 )
 
-// entry is one usage record waiting to be written, with what the write derives from it.
+// entry is one usage record waiting to be written, with what the write derives from it, and the hold it
+// releases. Either may be nil.
 type entry struct {
-	rec store.UsageRecord
-	// reservation is the database reservation to delete with the write; empty for none.
-	reservation string
-	win         Windows
-	refusals    []Refusal
-	shadow      []Refusal
+	rec      *store.UsageRecord
+	release  *store.HoldDelta
+	win      Windows
+	refusals []Refusal
+	shadow   []Refusal
 	// counted is true when the usage counts against token and cost limits (platform keys, not refused).
 	counted bool
 }
@@ -29,7 +29,7 @@ func (m *Meter) enqueue(ctx context.Context, e entry) error {
 	m.mu.RLock()
 	if m.closed {
 		m.mu.RUnlock()
-		return m.store.WriteUsage(context.WithoutCancel(ctx), aggregate([]entry{e}))
+		return m.store.WriteUsage(context.WithoutCancel(ctx), m.aggregate([]entry{e}))
 	}
 	defer m.mu.RUnlock()
 	select {
@@ -38,10 +38,19 @@ func (m *Meter) enqueue(ctx context.Context, e entry) error {
 		return nil
 	default:
 	}
-	m.log.Warn("Usage queue full: waiting for the database")
+	m.warnFull()
 	m.queue <- e
 	m.metrics.queued.Inc()
 	return nil
+}
+
+// warnFull logs that the queue is full, at most once every 10 seconds.
+func (m *Meter) warnFull() {
+	now := time.Now().UnixNano()
+	last := m.fullWarned.Load()
+	if now-last >= int64(10*time.Second) && m.fullWarned.CompareAndSwap(last, now) {
+		m.log.Warn("Usage queue full: requests wait for the database to take their usage records", "queued", len(m.queue))
+	}
 }
 
 // writeLoop writes queued entries in batches: a batch is written when it is full, FlushInterval after its
@@ -109,7 +118,7 @@ func (m *Meter) write(entries []entry) {
 }
 
 func (m *Meter) writeBatch(entries []entry) {
-	b := aggregate(entries)
+	b := m.aggregate(entries)
 	delay := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -140,14 +149,21 @@ func (m *Meter) writeBatch(entries []entry) {
 
 // aggregate turns entries into one batch: the records, and their sums per rollup row, refusal row and
 // counter row, each sorted by key so that concurrent writers lock rows in the same order.
-func aggregate(entries []entry) store.UsageBatch {
-	b := store.UsageBatch{Records: make([]store.UsageRecord, 0, len(entries))}
+func (m *Meter) aggregate(entries []entry) store.UsageBatch {
+	b := store.UsageBatch{Records: make([]store.UsageRecord, 0, len(entries)), InstanceID: m.instance}
+	holds := map[holdKey]*store.HoldDelta{}
 	daily := map[dailyKey]*store.DailyDelta{}
 	refusals := map[refusalKey]*store.RefusalDelta{}
 	counters := map[counterKey]*store.CounterDelta{}
 	tokens := map[string]time.Time{}
 	for _, e := range entries {
-		r := e.rec
+		if e.release != nil {
+			addHold(holds, *e.release)
+		}
+		if e.rec == nil {
+			continue
+		}
+		r := *e.rec
 		b.Records = append(b.Records, r)
 		addDaily(daily, r)
 		for _, ref := range e.refusals {
@@ -160,9 +176,6 @@ func aggregate(entries []entry) store.UsageBatch {
 			n := r.PromptTokens + r.Completion
 			addCounter(counters, counterKey{r.UserID, "day", e.win.Day.UnixNano()}, e.win.Day, n, r.CostMicros)
 			addCounter(counters, counterKey{r.UserID, "month", e.win.Month.UnixNano()}, e.win.Month, n, r.CostMicros)
-		}
-		if e.reservation != "" {
-			b.Reservations = append(b.Reservations, e.reservation)
 		}
 		if r.TokenID != nil && r.StartedAt.After(tokens[*r.TokenID]) {
 			tokens[*r.TokenID] = r.StartedAt
@@ -189,6 +202,12 @@ func aggregate(entries []entry) store.UsageBatch {
 	slices.SortFunc(b.Counters, func(x, y store.CounterDelta) int {
 		return cmp.Or(cmp.Compare(x.UserID, y.UserID), cmp.Compare(x.Kind, y.Kind), x.Start.Compare(y.Start))
 	})
+	for _, h := range holds {
+		b.Holds = append(b.Holds, *h)
+	}
+	slices.SortFunc(b.Holds, func(x, y store.HoldDelta) int {
+		return cmp.Or(cmp.Compare(x.UserID, y.UserID), x.Day.Compare(y.Day), x.Month.Compare(y.Month))
+	})
 	for id, at := range tokens {
 		b.Tokens = append(b.Tokens, store.TokenUse{TokenID: id, At: at})
 	}
@@ -205,6 +224,11 @@ type refusalKey struct {
 	day                int64
 	quota, limit, user string
 	shadow             bool
+}
+
+type holdKey struct {
+	user       string
+	day, month int64
 }
 
 type counterKey struct {
@@ -246,6 +270,17 @@ func addRefusal(m map[refusalKey]*store.RefusalDelta, r store.UsageRecord, ref R
 	d.Refusals++
 }
 
+func addHold(m map[holdKey]*store.HoldDelta, h store.HoldDelta) {
+	k := holdKey{h.UserID, h.Day.UnixNano(), h.Month.UnixNano()}
+	d := m[k]
+	if d == nil {
+		d = &store.HoldDelta{UserID: h.UserID, Day: h.Day, Month: h.Month}
+		m[k] = d
+	}
+	d.Tokens += h.Tokens
+	d.CostMicros += h.CostMicros
+}
+
 func addCounter(m map[counterKey]*store.CounterDelta, k counterKey, start time.Time, tokens, cost int64) {
 	d := m[k]
 	if d == nil {
@@ -284,8 +319,9 @@ func (m *Meter) Flush(ctx context.Context) error {
 	}
 }
 
-// Close stops the background jobs and writes every queued record, retrying until ctx ends. Reservations
-// settled after Close are written one by one. Close returns an error when records could not all be written
+// Close stops the background jobs and writes every queued record, retrying until ctx ends. Calls settled
+// after Close are written one by one. The lease is left to expire: calls still in flight stay held until
+// then. Close returns an error when records could not all be written
 // in time.
 func (m *Meter) Close(ctx context.Context) error {
 	m.stopBG()

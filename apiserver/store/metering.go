@@ -12,9 +12,9 @@ import (
 // ReserveInput is one call's worst case and the counted limits it must fit, for metering_reserve (see
 // migrations/0003_metering.sql).
 type ReserveInput struct {
-	// ID names the reservation (a UUID chosen by the caller).
-	ID     string
-	UserID string
+	// InstanceID is the meter instance that holds the reservation.
+	InstanceID string
+	UserID     string
 	// Minute, Day and Month are the starts of the current windows.
 	Minute, Day, Month time.Time
 	// Prompt is the estimated prompt in tokens; Want the output tokens asked for; Min the fewest output tokens
@@ -23,40 +23,41 @@ type ReserveInput struct {
 	// PromptCost is the prompt's cost at the input price (micro-USD, rounded up); OutputPrice the output price
 	// in micro-USD per million tokens.
 	PromptCost, OutputPrice int64
-	// Lease is how long the reservation counts unless renewed.
-	Lease time.Duration
 	// Limits, Maxes and Enforce are the checks, index by index.
 	Limits  []string
 	Maxes   []int64
 	Enforce []bool
 }
 
-// ReserveResult is metering_reserve's answer: the output tokens granted (a reservation was made when Granted
-// >= Min) and, per check, the amount used and the output tokens it allows.
+// ReserveResult is metering_reserve's answer: the output tokens granted (the call may go ahead when Granted
+// >= Min), per check the amount used and the output tokens it allows, and what was added to the hold.
 type ReserveResult struct {
-	Granted int64
-	Used    []int64
-	Allow   []int64
+	Granted    int64
+	Used       []int64
+	Allow      []int64
+	HeldTokens int64
+	HeldCost   int64
 }
 
 // Reserve runs metering_reserve: one round trip.
 func (db *DB) Reserve(ctx context.Context, in ReserveInput) (ReserveResult, error) {
 	var r ReserveResult
-	err := db.pool.QueryRow(ctx, `SELECT granted, used, allow FROM metering_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9,
-		$10, $11, $12, $13, $14)`, in.ID, in.UserID, in.Minute, in.Day, in.Month, in.Prompt, in.Want, in.Min,
-		in.PromptCost, in.OutputPrice, in.Lease.Milliseconds(), in.Limits, in.Maxes, in.Enforce).Scan(&r.Granted, &r.Used, &r.Allow)
+	err := db.pool.QueryRow(ctx, `SELECT granted, used, allow, held_tokens, held_cost FROM metering_reserve($1, $2, $3,
+		$4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, in.InstanceID, in.UserID, in.Minute, in.Day, in.Month, in.Prompt,
+		in.Want, in.Min, in.PromptCost, in.OutputPrice, in.Limits, in.Maxes, in.Enforce).Scan(&r.Granted, &r.Used, &r.Allow,
+		&r.HeldTokens, &r.HeldCost)
 	if err != nil {
 		return ReserveResult{}, fmt.Errorf("reserving quota: %w", err)
 	}
 	return r, nil
 }
 
-// RenewReservations extends the lease of live reservations.
-func (db *DB) RenewReservations(ctx context.Context, ids []string, lease time.Duration) error {
-	_, err := db.pool.Exec(ctx, `UPDATE quota_reservations SET expires_at = clock_timestamp() + $2 * interval '1 millisecond'
-		WHERE id = ANY($1::uuid[])`, ids, lease.Milliseconds())
+// RenewInstance extends (or starts) a meter instance's lease: its holds count until the lease ends.
+func (db *DB) RenewInstance(ctx context.Context, id string, lease time.Duration) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO meter_instances (id, expires_at) VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')
+		ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at`, id, lease.Milliseconds())
 	if err != nil {
-		return fmt.Errorf("renewing quota reservations: %w", err)
+		return fmt.Errorf("renewing the meter's lease: %w", err)
 	}
 	return nil
 }
@@ -117,6 +118,14 @@ type CounterDelta struct {
 	CostMicros int64
 }
 
+// HoldDelta releases what one user's settled calls held in the windows starting at Day and Month.
+type HoldDelta struct {
+	UserID     string
+	Day, Month time.Time
+	Tokens     int64
+	CostMicros int64
+}
+
 // TokenUse is the latest use of a personal API token.
 type TokenUse struct {
 	TokenID string
@@ -126,16 +135,18 @@ type TokenUse struct {
 // UsageBatch is everything one flush of the usage writer changes. The deltas must be aggregated (one per
 // key) and sorted by key, so that concurrent writers lock rows in the same order.
 type UsageBatch struct {
-	Records      []UsageRecord
-	Daily        []DailyDelta
-	Refusals     []RefusalDelta
-	Counters     []CounterDelta
-	Reservations []string
-	Tokens       []TokenUse
+	Records  []UsageRecord
+	Daily    []DailyDelta
+	Refusals []RefusalDelta
+	Counters []CounterDelta
+	// Holds are released from the holds of InstanceID.
+	InstanceID string
+	Holds      []HoldDelta
+	Tokens     []TokenUse
 }
 
 // writeUsageSQL writes a batch in ONE statement (so atomically, in one round trip): the records, their rollups,
-// the refusal counts, the counters, the deletion of the settled reservations and the tokens' last use. Every
+// the refusal counts, the counters, the release of the settled calls' holds and the tokens' last use. Every
 // column travels as one array parameter, so the batch size is not bounded by the 65,535 bind parameters of
 // a statement.
 const writeUsageSQL = `WITH rec AS (
@@ -165,10 +176,12 @@ const writeUsageSQL = `WITH rec AS (
 	SELECT * FROM unnest($43::uuid[], $44::text[], $45::timestamptz[], $46::bigint[], $47::bigint[])
 	ON CONFLICT (user_id, window_kind, window_start) DO UPDATE SET tokens = c.tokens + EXCLUDED.tokens,
 		cost_micros = c.cost_micros + EXCLUDED.cost_micros
-), settled AS (
-	DELETE FROM quota_reservations WHERE id = ANY($48::uuid[])
+), released AS (
+	UPDATE quota_holds h SET tokens = h.tokens - d.tokens, cost_micros = h.cost_micros - d.cost
+	FROM unnest($48::uuid[], $49::timestamptz[], $50::timestamptz[], $51::bigint[], $52::bigint[]) AS d(user_id, day_start, month_start, tokens, cost)
+	WHERE h.user_id = d.user_id AND h.instance_id = $53 AND h.day_start = d.day_start AND h.month_start = d.month_start
 ), used AS (
-	UPDATE api_tokens t SET last_used_at = u.at FROM unnest($49::uuid[], $50::timestamptz[]) AS u(id, at)
+	UPDATE api_tokens t SET last_used_at = u.at FROM unnest($54::uuid[], $55::timestamptz[]) AS u(id, at)
 	WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at)
 )
 SELECT 1`
@@ -213,15 +226,24 @@ func (b UsageBatch) args() []any {
 	args = append(args, b.dailyArgs()...)
 	args = append(args, b.refusalArgs()...)
 	args = append(args, b.counterArgs()...)
-	reservations := b.Reservations
-	if reservations == nil {
-		reservations = []string{}
-	}
+	args = append(args, b.holdArgs()...)
 	tokenIDs, tokenAt := make([]string, len(b.Tokens)), make([]time.Time, len(b.Tokens))
 	for i, t := range b.Tokens {
 		tokenIDs[i], tokenAt[i] = t.TokenID, t.At
 	}
-	return append(args, reservations, tokenIDs, tokenAt)
+	return append(args, tokenIDs, tokenAt)
+}
+
+func (b UsageBatch) holdArgs() []any {
+	n := len(b.Holds)
+	user, day, month := make([]string, n), make([]time.Time, n), make([]time.Time, n)
+	tokens, cost := make([]int64, n), make([]int64, n)
+	for i, h := range b.Holds {
+		user[i], day[i], month[i], tokens[i], cost[i] = h.UserID, h.Day, h.Month, h.Tokens, h.CostMicros
+	}
+	// The instance is a UUID parameter even when nothing is released.
+	instance := optionalID(b.InstanceID)
+	return []any{user, day, month, tokens, cost, instance}
 }
 
 func (b UsageBatch) dailyArgs() []any {
@@ -276,18 +298,21 @@ func (db *DB) DeleteUsageBefore(ctx context.Context, cutoff time.Time, limit int
 	return tag.RowsAffected(), nil
 }
 
-// DeleteStaleQuotaState deletes counters of windows long over and reservations long expired. Neither counts
-// any more, so deleting them changes no quota decision.
+// DeleteStaleQuotaState deletes counters of windows long over, the holds of meter instances whose lease
+// ended long ago (they count no more) and empty holds of past days. None of it counts any more, so
+// deleting it changes no quota decision.
 func (db *DB) DeleteStaleQuotaState(ctx context.Context) error {
-	_, err := db.pool.Exec(ctx, `DELETE FROM quota_counters WHERE
-		(window_kind = 'minute' AND window_start < now() - interval '1 hour') OR
-		(window_kind = 'day' AND window_start < now() - interval '3 days') OR
-		(window_kind = 'month' AND window_start < now() - interval '70 days')`)
-	if err != nil {
-		return fmt.Errorf("deleting old quota counters: %w", err)
-	}
-	if _, err := db.pool.Exec(ctx, `DELETE FROM quota_reservations WHERE expires_at < now() - interval '10 minutes'`); err != nil {
-		return fmt.Errorf("deleting expired quota reservations: %w", err)
+	for _, q := range []string{
+		`DELETE FROM quota_counters WHERE (window_kind = 'day' AND window_start < now() - interval '3 days') OR
+			(window_kind = 'month' AND window_start < now() - interval '70 days')`,
+		`DELETE FROM quota_holds h USING meter_instances i WHERE i.id = h.instance_id AND i.expires_at < now() - interval '10 minutes'`,
+		`DELETE FROM quota_holds h WHERE NOT EXISTS (SELECT FROM meter_instances i WHERE i.id = h.instance_id)`,
+		`DELETE FROM quota_holds WHERE tokens = 0 AND cost_micros = 0 AND day_start < now() - interval '2 days'`,
+		`DELETE FROM meter_instances WHERE expires_at < now() - interval '10 minutes'`,
+	} {
+		if _, err := db.pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("deleting old quota state: %w", err)
+		}
 	}
 	return nil
 }

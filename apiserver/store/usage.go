@@ -54,16 +54,21 @@ func (db *DB) UsageByUser(ctx context.Context, from, to time.Time, limit int) ([
 	})
 }
 
-// windowUsageCTE lays out the current windows' counters and the live reservations as rows of (user_id,
-// kind, requests, tokens, cost); $1..$3 are the minute, day and month starts.
-const windowUsageCTE = `WITH w AS (
-	SELECT user_id, window_kind AS kind, requests, tokens, cost_micros FROM quota_counters
-	WHERE (window_kind = 'minute' AND window_start = $1) OR (window_kind = 'day' AND window_start = $2)
-		OR (window_kind = 'month' AND window_start = $3)
+// windowUsageCTE lays out the current windows' counters, the holds of live meter instances and the requests
+// of the current minute as rows of (user_id, kind, requests, tokens, cost); $1..$3 are the minute, day and
+// month starts.
+const windowUsageCTE = `WITH h AS (
+	SELECT q.*, coalesce(i.expires_at > clock_timestamp(), false) AS live
+	FROM quota_holds q LEFT JOIN meter_instances i ON i.id = q.instance_id WHERE q.month_start = $3
+), w AS (
+	SELECT user_id, window_kind AS kind, 0::bigint AS requests, tokens, cost_micros FROM quota_counters
+	WHERE (window_kind = 'day' AND window_start = $2) OR (window_kind = 'month' AND window_start = $3)
 	UNION ALL
-	SELECT user_id, 'day', 0, tokens, 0 FROM quota_reservations WHERE day_start = $2 AND expires_at > clock_timestamp()
+	SELECT user_id, 'minute', minute_requests, 0, 0 FROM h WHERE minute_start = $1
 	UNION ALL
-	SELECT user_id, 'month', 0, tokens, cost_micros FROM quota_reservations WHERE month_start = $3 AND expires_at > clock_timestamp()
+	SELECT user_id, 'day', 0, tokens, 0 FROM h WHERE live AND day_start = $2
+	UNION ALL
+	SELECT user_id, 'month', 0, tokens, cost_micros FROM h WHERE live
 )`
 
 // windowSums aggregates w's rows into model.WindowUsage's fields.

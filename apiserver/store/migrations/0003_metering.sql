@@ -1,5 +1,5 @@
 -- Metering: personal API tokens, usage records with their daily rollups, and the quota counters and
--- reservations that make quota enforcement exact across replicas (see apiserver/metering).
+-- holds that make quota enforcement exact across replicas (see apiserver/metering).
 
 -- Personal API tokens for /v1. The secret is stored as its SHA-256 (it is 32 random bytes: no KDF needed);
 -- prefix is the visible start of the token ("llmp_" and a short id) that lets people recognise it.
@@ -82,53 +82,63 @@ CREATE TABLE quota_refusals_daily (
     PRIMARY KEY (day, quota, limit_name, shadow, user_id)
 );
 
--- What each user consumed per window (a minute, a day or a month starting at window_start in the platform's
--- time zone), settled usage only: requests per minute are counted when reserved, tokens and cost of calls
--- with platform keys when their usage is written. The quotas check these plus the live reservations.
+-- What each user consumed per window (a day or a month starting at window_start in the platform's time zone):
+-- the tokens and cost of settled calls with platform keys, added by the usage writer. The quotas check these
+-- plus the live holds.
 CREATE TABLE quota_counters (
     user_id      uuid NOT NULL,
-    window_kind  text NOT NULL CHECK (window_kind IN ('minute', 'day', 'month')),
+    window_kind  text NOT NULL CHECK (window_kind IN ('day', 'month')),
     window_start timestamptz NOT NULL,
-    requests     bigint NOT NULL DEFAULT 0,
     tokens       bigint NOT NULL DEFAULT 0,
     cost_micros  bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, window_kind, window_start)
-);
+) WITH (fillfactor = 50);
 CREATE INDEX quota_counters_window_idx ON quota_counters (window_kind, window_start);
 
--- Worst cases reserved by calls in flight. A reservation counts while expires_at is in the future: its
--- process renews it while the call runs, and the usage writer deletes it in the statement that adds the
--- real usage to quota_counters. A reservation whose process died simply stops counting when it expires;
--- nothing releases it, so nothing can release it twice. Unlogged: after a database crash there are no calls
--- in flight to account for.
-CREATE UNLOGGED TABLE quota_reservations (
-    id          uuid PRIMARY KEY,
-    user_id     uuid NOT NULL,
-    day_start   timestamptz NOT NULL,
-    month_start timestamptz NOT NULL,
-    tokens      bigint NOT NULL,
-    cost_micros bigint NOT NULL,
-    expires_at  timestamptz NOT NULL
+-- Each API server process's meter is an instance with a lease, which it renews every few seconds while it
+-- runs (one statement per process, however many calls are in flight).
+CREATE UNLOGGED TABLE meter_instances (
+    id         uuid PRIMARY KEY,
+    expires_at timestamptz NOT NULL
 );
-CREATE INDEX quota_reservations_user_idx ON quota_reservations (user_id);
+
+-- Holds: the worst cases reserved by the calls in flight, summed per user, meter instance and windows, and
+-- the requests the instance let through in its latest minute. A reservation adds to its row; the usage
+-- writer subtracts it in the statement that adds the real usage to quota_counters. Holds count only while
+-- their instance's lease lasts: when a process dies, its holds stop counting when its lease expires.
+-- Nothing releases them, so nothing can release them twice. Updating one row in place per call (no index
+-- key changes: HOT updates, with room left on each page for them) instead of inserting and deleting a row
+-- per call keeps the table small and each reservation cheap. Unlogged: after a database crash there are no calls in flight to account for, and a
+-- minute's request counts are soon over anyway.
+CREATE UNLOGGED TABLE quota_holds (
+    user_id         uuid NOT NULL,
+    instance_id     uuid NOT NULL,
+    day_start       timestamptz NOT NULL,
+    month_start     timestamptz NOT NULL,
+    tokens          bigint NOT NULL DEFAULT 0,
+    cost_micros     bigint NOT NULL DEFAULT 0,
+    minute_start    timestamptz NOT NULL,
+    minute_requests bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, instance_id, day_start, month_start)
+) WITH (fillfactor = 10);
 
 -- metering_reserve reserves a call's worst case against a user's counted limits in one atomic step: one
 -- round trip, one short transaction. Calls of the same user are serialised by an advisory lock on the user;
--- the counters and the live reservations are read in ONE statement, so that a concurrent usage write (which
--- moves a reservation into the counters in one statement) is seen wholly or not at all.
+-- the counters and the holds are read in ONE statement, so that a concurrent usage write (which moves a hold
+-- into the counters in one statement) is seen wholly or not at all.
 --
 -- Each check i names a limit (p_limit[i]: requestsPerMinute, tokensPerDay, tokensPerMonth or costPerMonth)
--- with its maximum (tokens, requests, or micro-USD) and whether it is enforced. For each it returns the
--- amount used so far (used[i], settled plus reserved) and how many output tokens it allows on top of the
--- prompt (allow[i]; negative when it allows none). granted is p_want lowered by every enforced check. When
--- granted >= p_min the reservation (p_prompt + granted tokens, p_prompt_cost plus the granted output's cost)
--- is inserted when a token or cost check is present, and the minute's request count incremented when a
--- requestsPerMinute check is.
+-- with its maximum (requests, tokens, or micro-USD) and whether it is enforced. For each it returns the
+-- amount used so far (used[i], settled plus held) and how many output tokens it allows on top of the prompt
+-- (allow[i]; negative when it allows none). granted is p_want lowered by every enforced check. When granted
+-- >= p_min the call is counted in the instance's requests of the minute and, when a token or cost check is
+-- present, p_prompt + granted tokens and p_prompt_cost plus the granted output's cost (rounded up) are added
+-- to the instance's hold and returned as held_tokens and held_cost. One write per call.
 CREATE FUNCTION metering_reserve(
-    p_id uuid, p_user uuid, p_minute timestamptz, p_day timestamptz, p_month timestamptz,
-    p_prompt bigint, p_want bigint, p_min bigint, p_prompt_cost bigint, p_out_price bigint, p_lease_ms bigint,
+    p_instance uuid, p_user uuid, p_minute timestamptz, p_day timestamptz, p_month timestamptz,
+    p_prompt bigint, p_want bigint, p_min bigint, p_prompt_cost bigint, p_out_price bigint,
     p_limit text[], p_max bigint[], p_enforce boolean[],
-    OUT granted bigint, OUT used bigint[], OUT allow bigint[])
+    OUT granted bigint, OUT used bigint[], OUT allow bigint[], OUT held_tokens bigint, OUT held_cost bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_requests bigint;
@@ -139,25 +149,33 @@ DECLARE
     v_allow bigint;
     v_avail bigint;
 BEGIN
+    -- What this transaction writes is unlogged or ephemeral (holds, request counts of a minute): its commit
+    -- need not wait for the WAL to reach the disk.
+    PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_advisory_xact_lock(1835364724, hashtext(p_user::text));
-    SELECT coalesce(c.requests, 0), coalesce(c.day_tokens, 0) + coalesce(r.day_tokens, 0),
-           coalesce(c.month_tokens, 0) + coalesce(r.month_tokens, 0), coalesce(c.month_cost, 0) + coalesce(r.month_cost, 0)
+    SELECT coalesce(h.requests, 0), coalesce(c.day_tokens, 0) + coalesce(h.day_tokens, 0),
+           coalesce(c.month_tokens, 0) + coalesce(h.month_tokens, 0), coalesce(c.month_cost, 0) + coalesce(h.month_cost, 0)
       INTO v_requests, v_day_tokens, v_month_tokens, v_month_cost
-      FROM (SELECT sum(requests) FILTER (WHERE window_kind = 'minute') AS requests,
-                   sum(tokens) FILTER (WHERE window_kind = 'day') AS day_tokens,
+      FROM (SELECT sum(tokens) FILTER (WHERE window_kind = 'day') AS day_tokens,
                    sum(tokens) FILTER (WHERE window_kind = 'month') AS month_tokens,
                    sum(cost_micros) FILTER (WHERE window_kind = 'month') AS month_cost
               FROM quota_counters
-             WHERE user_id = p_user AND ((window_kind = 'minute' AND window_start = p_minute)
-                OR (window_kind = 'day' AND window_start = p_day) OR (window_kind = 'month' AND window_start = p_month))) c,
-           (SELECT sum(tokens) FILTER (WHERE day_start = p_day) AS day_tokens,
-                   sum(tokens) FILTER (WHERE month_start = p_month) AS month_tokens,
-                   sum(cost_micros) FILTER (WHERE month_start = p_month) AS month_cost
-              FROM quota_reservations WHERE user_id = p_user AND expires_at > clock_timestamp()) r;
+             WHERE user_id = p_user AND ((window_kind = 'day' AND window_start = p_day)
+                OR (window_kind = 'month' AND window_start = p_month))) c,
+           (SELECT sum(q.minute_requests) FILTER (WHERE q.minute_start = p_minute) AS requests,
+                   sum(q.tokens) FILTER (WHERE q.day_start = p_day AND i.live) AS day_tokens,
+                   sum(q.tokens) FILTER (WHERE i.live) AS month_tokens,
+                   sum(q.cost_micros) FILTER (WHERE i.live) AS month_cost
+              FROM quota_holds q
+              LEFT JOIN LATERAL (SELECT m.expires_at > clock_timestamp() AS live FROM meter_instances m
+                                  WHERE m.id = q.instance_id) i ON true
+             WHERE q.user_id = p_user AND q.month_start = p_month) h;
 
     granted := p_want;
     used := '{}';
     allow := '{}';
+    held_tokens := 0;
+    held_cost := 0;
     FOR i IN 1 .. coalesce(array_length(p_limit, 1), 0) LOOP
         CASE p_limit[i]
         WHEN 'requestsPerMinute' THEN
@@ -191,16 +209,15 @@ BEGIN
 
     IF granted >= p_min THEN
         IF EXISTS (SELECT FROM unnest(p_limit) AS l WHERE l <> 'requestsPerMinute') THEN
-            INSERT INTO quota_reservations (id, user_id, day_start, month_start, tokens, cost_micros, expires_at)
-            VALUES (p_id, p_user, p_day, p_month, p_prompt + granted,
-                    p_prompt_cost + ceil(granted::numeric * p_out_price / 1000000)::bigint,
-                    clock_timestamp() + p_lease_ms * interval '1 millisecond');
+            held_tokens := p_prompt + granted;
+            held_cost := p_prompt_cost + ceil(granted::numeric * p_out_price / 1000000)::bigint;
         END IF;
-        IF 'requestsPerMinute' = ANY (p_limit) THEN
-            INSERT INTO quota_counters (user_id, window_kind, window_start, requests)
-            VALUES (p_user, 'minute', p_minute, 1)
-            ON CONFLICT (user_id, window_kind, window_start) DO UPDATE SET requests = quota_counters.requests + 1;
-        END IF;
+        INSERT INTO quota_holds AS q (user_id, instance_id, day_start, month_start, tokens, cost_micros, minute_start, minute_requests)
+        VALUES (p_user, p_instance, p_day, p_month, held_tokens, held_cost, p_minute, 1)
+        ON CONFLICT (user_id, instance_id, day_start, month_start) DO UPDATE SET
+            tokens = q.tokens + EXCLUDED.tokens, cost_micros = q.cost_micros + EXCLUDED.cost_micros,
+            minute_start = EXCLUDED.minute_start,
+            minute_requests = CASE WHEN q.minute_start = EXCLUDED.minute_start THEN q.minute_requests + 1 ELSE 1 END;
     END IF;
 END;
 $$;
