@@ -22,7 +22,7 @@ import (
 
 // Store is what the meter needs from the database.
 type Store interface {
-	Reserve(ctx context.Context, in store.ReserveInput) (store.ReserveResult, error)
+	Reserve(ctx context.Context, b store.ReserveBatch) ([]store.ReserveResult, error)
 	RenewInstance(ctx context.Context, id string, lease time.Duration) error
 	WriteUsage(ctx context.Context, b store.UsageBatch) error
 	DeleteUsageBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
@@ -97,6 +97,7 @@ type Meter struct {
 	// instance names this meter's lease and holds in the database.
 	instance string
 	live     liveSet
+	reserver *reserver
 
 	// mu guards closed: sends on queue happen under the read lock, so Close can close the queue safely.
 	mu      sync.RWMutex
@@ -120,6 +121,7 @@ func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*
 	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer), instance: newUUID(),
 		live: liveSet{calls: map[*reservation]struct{}{}}, queue: make(chan entry, o.QueueSize),
 		flushes: make(chan chan struct{}), writerDone: make(chan struct{})}
+	m.reserver = &reserver{store: st, instance: m.instance, queues: map[batchKey]*batchQueue{}}
 	if err := st.RenewInstance(ctx, m.instance, o.Lease); err != nil {
 		return nil, err
 	}
@@ -216,8 +218,7 @@ func countedChecks(quotas []*quota, userKey bool) []check {
 func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (Reservation, error) {
 	m := r.m
 	prompt := max(r.req.PromptTokens, 0)
-	in := store.ReserveInput{InstanceID: m.instance, UserID: r.req.Caller.UserID, Minute: r.win.Minute, Day: r.win.Day,
-		Month: r.win.Month, Prompt: prompt, Want: want, Min: min(want, m.opts.MinGrant),
+	in := store.ReserveCall{Prompt: prompt, Want: want, Min: min(want, m.opts.MinGrant),
 		PromptCost: costUp(prompt, r.prices.Input), OutputPrice: r.prices.Output}
 	for _, c := range checks {
 		in.Limits = append(in.Limits, c.limit.name)
@@ -225,7 +226,7 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 		in.Enforce = append(in.Enforce, !c.q.shadow)
 	}
 	began := time.Now()
-	res, err := m.store.Reserve(ctx, in)
+	res, err := m.reserver.reserve(r.req.Caller.UserID, r.win, in)
 	m.metrics.reserveSeconds.Observe(time.Since(began).Seconds())
 	if err != nil {
 		return nil, r.failed(ctx, err)
@@ -239,7 +240,7 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 		return nil, r.refused()
 	}
 	if res.HeldTokens > 0 || res.HeldCost > 0 {
-		r.hold = &store.HoldDelta{UserID: in.UserID, Day: r.win.Day, Month: r.win.Month, Tokens: res.HeldTokens, CostMicros: res.HeldCost}
+		r.hold = &store.HoldDelta{UserID: r.req.Caller.UserID, Day: r.win.Day, Month: r.win.Month, Tokens: res.HeldTokens, CostMicros: res.HeldCost}
 		m.live.add(r)
 	}
 	r.grant = Grant{MaxOutputTokens: res.Granted}

@@ -9,14 +9,18 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ReserveInput is one call's worst case and the counted limits it must fit, for metering_reserve (see
-// migrations/0003_metering.sql).
-type ReserveInput struct {
-	// InstanceID is the meter instance that holds the reservation.
-	InstanceID string
-	UserID     string
-	// Minute, Day and Month are the starts of the current windows.
+// ReserveBatch is the worst cases of one user's calls, reserved together in the windows starting at Minute,
+// Day and Month, for metering_reserve (see migrations/0003_metering.sql).
+type ReserveBatch struct {
+	// InstanceID is the meter instance that holds the reservations.
+	InstanceID         string
+	UserID             string
 	Minute, Day, Month time.Time
+	Calls              []ReserveCall
+}
+
+// ReserveCall is one call's worst case and the counted limits it must fit.
+type ReserveCall struct {
 	// Prompt is the estimated prompt in tokens; Want the output tokens asked for; Min the fewest output tokens
 	// worth granting.
 	Prompt, Want, Min int64
@@ -29,8 +33,8 @@ type ReserveInput struct {
 	Enforce []bool
 }
 
-// ReserveResult is metering_reserve's answer: the output tokens granted (the call may go ahead when Granted
-// >= Min), per check the amount used and the output tokens it allows, and what was added to the hold.
+// ReserveResult is the answer for one call: the output tokens granted (the call may go ahead when Granted
+// >= Min), per check the amount used and the output tokens it allows, and what was held for it.
 type ReserveResult struct {
 	Granted    int64
 	Used       []int64
@@ -39,17 +43,54 @@ type ReserveResult struct {
 	HeldCost   int64
 }
 
-// Reserve runs metering_reserve: one round trip.
-func (db *DB) Reserve(ctx context.Context, in ReserveInput) (ReserveResult, error) {
-	var r ReserveResult
-	err := db.pool.QueryRow(ctx, `SELECT granted, used, allow, held_tokens, held_cost FROM metering_reserve($1, $2, $3,
-		$4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, in.InstanceID, in.UserID, in.Minute, in.Day, in.Month, in.Prompt,
-		in.Want, in.Min, in.PromptCost, in.OutputPrice, in.Limits, in.Maxes, in.Enforce).Scan(&r.Granted, &r.Used, &r.Allow,
-		&r.HeldTokens, &r.HeldCost)
-	if err != nil {
-		return ReserveResult{}, fmt.Errorf("reserving quota: %w", err)
+// Reserve runs metering_reserve for a batch of calls: one round trip. The results are in the calls' order.
+func (db *DB) Reserve(ctx context.Context, b ReserveBatch) ([]ReserveResult, error) {
+	n := len(b.Calls)
+	prompt, want, minimum := make([]int64, n), make([]int64, n), make([]int64, n)
+	promptCost, outPrice, nchecks := make([]int64, n), make([]int64, n), make([]int32, n)
+	var limits []string
+	var maxes []int64
+	var enforce []bool
+	for i, c := range b.Calls {
+		prompt[i], want[i], minimum[i], promptCost[i], outPrice[i] = c.Prompt, c.Want, c.Min, c.PromptCost, c.OutputPrice
+		nchecks[i] = int32(len(c.Limits)) //nolint:gosec // a quota has four counted limits
+		limits = append(limits, c.Limits...)
+		maxes = append(maxes, c.Maxes...)
+		enforce = append(enforce, c.Enforce...)
 	}
-	return r, nil
+	var granted, used, allow, heldTokens, heldCost []int64
+	err := db.pool.QueryRow(ctx, `SELECT granted, used, allow, held_tokens, held_cost FROM metering_reserve($1, $2, $3,
+		$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, b.InstanceID, b.UserID, b.Minute, b.Day, b.Month, prompt, want,
+		minimum, promptCost, outPrice, nchecks, nonNil(limits), nonNilInts(maxes), nonNilBools(enforce)).Scan(
+		&granted, &used, &allow, &heldTokens, &heldCost)
+	if err != nil {
+		return nil, fmt.Errorf("reserving quota: %w", err)
+	}
+	if len(granted) != n || len(used) != len(limits) || len(allow) != len(limits) {
+		return nil, fmt.Errorf("reserving quota: %d results for %d calls", len(granted), n)
+	}
+	out := make([]ReserveResult, n)
+	k := 0
+	for i, c := range b.Calls {
+		m := len(c.Limits)
+		out[i] = ReserveResult{Granted: granted[i], Used: used[k : k+m], Allow: allow[k : k+m], HeldTokens: heldTokens[i], HeldCost: heldCost[i]}
+		k += m
+	}
+	return out, nil
+}
+
+func nonNilInts(s []int64) []int64 {
+	if s == nil {
+		return []int64{}
+	}
+	return s
+}
+
+func nonNilBools(s []bool) []bool {
+	if s == nil {
+		return []bool{}
+	}
+	return s
 }
 
 // RenewInstance extends (or starts) a meter instance's lease: its holds count until the lease ends.

@@ -122,23 +122,26 @@ CREATE UNLOGGED TABLE quota_holds (
     PRIMARY KEY (user_id, instance_id, day_start, month_start)
 ) WITH (fillfactor = 10);
 
--- metering_reserve reserves a call's worst case against a user's counted limits in one atomic step: one
--- round trip, one short transaction. Calls of the same user are serialised by an advisory lock on the user;
--- the counters and the holds are read in ONE statement, so that a concurrent usage write (which moves a hold
--- into the counters in one statement) is seen wholly or not at all.
+-- metering_reserve reserves the worst cases of one user's calls against the user's counted limits in one
+-- atomic step: one round trip, one short transaction, however many calls (concurrent calls of a user are
+-- reserved together). Calls of the same user are serialised by an advisory lock on the user; the counters
+-- and the holds are read in ONE statement, so that a concurrent usage write (which moves a hold into the
+-- counters in one statement) is seen wholly or not at all. The calls are then decided in order, each seeing
+-- the holds of the calls granted before it.
 --
--- Each check i names a limit (p_limit[i]: requestsPerMinute, tokensPerDay, tokensPerMonth or costPerMonth)
--- with its maximum (requests, tokens, or micro-USD) and whether it is enforced. For each it returns the
--- amount used so far (used[i], settled plus held) and how many output tokens it allows on top of the prompt
--- (allow[i]; negative when it allows none). granted is p_want lowered by every enforced check. When granted
--- >= p_min the call is counted in the instance's requests of the minute and, when a token or cost check is
--- present, p_prompt + granted tokens and p_prompt_cost plus the granted output's cost (rounded up) are added
--- to the instance's hold and returned as held_tokens and held_cost. One write per call.
+-- Call r has p_nchecks[r] checks, laid out one after the other in p_limit, p_max and p_enforce: a limit
+-- (requestsPerMinute, tokensPerDay, tokensPerMonth or costPerMonth), its maximum (requests, tokens, or
+-- micro-USD) and whether it is enforced. For each check the function returns the amount used so far
+-- (used[k], settled plus held) and how many output tokens it allows on top of the prompt (allow[k];
+-- negative when it allows none). granted[r] is p_want[r] lowered by every enforced check of the call. When
+-- granted[r] >= p_min[r] the call is counted in the instance's requests of the minute and, when it has a
+-- token or cost check, p_prompt[r] + granted[r] tokens and p_prompt_cost[r] plus the granted output's cost
+-- (rounded up) are held (returned as held_tokens[r] and held_cost[r]). One write for all the calls.
 CREATE FUNCTION metering_reserve(
     p_instance uuid, p_user uuid, p_minute timestamptz, p_day timestamptz, p_month timestamptz,
-    p_prompt bigint, p_want bigint, p_min bigint, p_prompt_cost bigint, p_out_price bigint,
+    p_prompt bigint[], p_want bigint[], p_min bigint[], p_prompt_cost bigint[], p_out_price bigint[], p_nchecks int[],
     p_limit text[], p_max bigint[], p_enforce boolean[],
-    OUT granted bigint, OUT used bigint[], OUT allow bigint[], OUT held_tokens bigint, OUT held_cost bigint)
+    OUT granted bigint[], OUT used bigint[], OUT allow bigint[], OUT held_tokens bigint[], OUT held_cost bigint[])
 LANGUAGE plpgsql AS $$
 DECLARE
     v_requests bigint;
@@ -148,9 +151,17 @@ DECLARE
     v_used bigint;
     v_allow bigint;
     v_avail bigint;
+    v_granted bigint;
+    v_counted boolean;
+    v_tokens bigint;
+    v_cost bigint;
+    v_add_tokens bigint := 0;
+    v_add_cost bigint := 0;
+    v_add_requests bigint := 0;
+    k int := 0;
 BEGIN
-    -- What this transaction writes is unlogged or ephemeral (holds, request counts of a minute): its commit
-    -- need not wait for the WAL to reach the disk.
+    -- What this transaction writes is unlogged (holds, request counts of a minute): its commit need not wait
+    -- for the WAL to reach the disk.
     PERFORM set_config('synchronous_commit', 'off', true);
     PERFORM pg_advisory_xact_lock(1835364724, hashtext(p_user::text));
     SELECT coalesce(h.requests, 0), coalesce(c.day_tokens, 0) + coalesce(h.day_tokens, 0),
@@ -171,53 +182,74 @@ BEGIN
                                   WHERE m.id = q.instance_id) i ON true
              WHERE q.user_id = p_user AND q.month_start = p_month) h;
 
-    granted := p_want;
+    granted := '{}';
     used := '{}';
     allow := '{}';
-    held_tokens := 0;
-    held_cost := 0;
-    FOR i IN 1 .. coalesce(array_length(p_limit, 1), 0) LOOP
-        CASE p_limit[i]
-        WHEN 'requestsPerMinute' THEN
-            v_used := v_requests;
-            v_allow := CASE WHEN v_requests < p_max[i] THEN p_want ELSE -1 END;
-        WHEN 'tokensPerDay' THEN
-            v_used := v_day_tokens;
-            v_allow := p_max[i] - v_day_tokens - p_prompt;
-        WHEN 'tokensPerMonth' THEN
-            v_used := v_month_tokens;
-            v_allow := p_max[i] - v_month_tokens - p_prompt;
-        WHEN 'costPerMonth' THEN
-            v_used := v_month_cost;
-            v_avail := p_max[i] - v_month_cost - p_prompt_cost;
-            IF v_avail < 0 THEN
-                v_allow := -1;
-            ELSIF p_out_price <= 0 THEN
-                v_allow := p_want;
+    held_tokens := '{}';
+    held_cost := '{}';
+    FOR r IN 1 .. coalesce(array_length(p_prompt, 1), 0) LOOP
+        v_granted := p_want[r];
+        v_counted := false;
+        FOR c IN 1 .. p_nchecks[r] LOOP
+            k := k + 1;
+            CASE p_limit[k]
+            WHEN 'requestsPerMinute' THEN
+                v_used := v_requests;
+                v_allow := CASE WHEN v_requests < p_max[k] THEN p_want[r] ELSE -1 END;
+            WHEN 'tokensPerDay' THEN
+                v_used := v_day_tokens;
+                v_allow := p_max[k] - v_day_tokens - p_prompt[r];
+            WHEN 'tokensPerMonth' THEN
+                v_used := v_month_tokens;
+                v_allow := p_max[k] - v_month_tokens - p_prompt[r];
+            WHEN 'costPerMonth' THEN
+                v_used := v_month_cost;
+                v_avail := p_max[k] - v_month_cost - p_prompt_cost[r];
+                IF v_avail < 0 THEN
+                    v_allow := -1;
+                ELSIF p_out_price[r] <= 0 THEN
+                    v_allow := p_want[r];
+                ELSE
+                    v_allow := least(p_want[r]::numeric, floor(v_avail::numeric * 1000000 / p_out_price[r]))::bigint;
+                END IF;
             ELSE
-                v_allow := least(p_want::numeric, floor(v_avail::numeric * 1000000 / p_out_price))::bigint;
+                RAISE EXCEPTION 'metering_reserve: unknown limit %', p_limit[k];
+            END CASE;
+            used := used || v_used;
+            allow := allow || v_allow;
+            IF p_enforce[k] THEN
+                v_granted := least(v_granted, v_allow);
             END IF;
-        ELSE
-            RAISE EXCEPTION 'metering_reserve: unknown limit %', p_limit[i];
-        END CASE;
-        used := used || v_used;
-        allow := allow || v_allow;
-        IF p_enforce[i] THEN
-            granted := least(granted, v_allow);
+            v_counted := v_counted OR p_limit[k] <> 'requestsPerMinute';
+        END LOOP;
+        v_tokens := 0;
+        v_cost := 0;
+        IF v_granted >= p_min[r] THEN
+            IF v_counted THEN
+                v_tokens := p_prompt[r] + v_granted;
+                v_cost := p_prompt_cost[r] + ceil(v_granted::numeric * p_out_price[r] / 1000000)::bigint;
+            END IF;
+            v_requests := v_requests + 1;
+            v_day_tokens := v_day_tokens + v_tokens;
+            v_month_tokens := v_month_tokens + v_tokens;
+            v_month_cost := v_month_cost + v_cost;
+            v_add_requests := v_add_requests + 1;
+            v_add_tokens := v_add_tokens + v_tokens;
+            v_add_cost := v_add_cost + v_cost;
         END IF;
+        granted := granted || v_granted;
+        held_tokens := held_tokens || v_tokens;
+        held_cost := held_cost || v_cost;
     END LOOP;
 
-    IF granted >= p_min THEN
-        IF EXISTS (SELECT FROM unnest(p_limit) AS l WHERE l <> 'requestsPerMinute') THEN
-            held_tokens := p_prompt + granted;
-            held_cost := p_prompt_cost + ceil(granted::numeric * p_out_price / 1000000)::bigint;
-        END IF;
+    IF v_add_requests > 0 THEN
         INSERT INTO quota_holds AS q (user_id, instance_id, day_start, month_start, tokens, cost_micros, minute_start, minute_requests)
-        VALUES (p_user, p_instance, p_day, p_month, held_tokens, held_cost, p_minute, 1)
+        VALUES (p_user, p_instance, p_day, p_month, v_add_tokens, v_add_cost, p_minute, v_add_requests)
         ON CONFLICT (user_id, instance_id, day_start, month_start) DO UPDATE SET
             tokens = q.tokens + EXCLUDED.tokens, cost_micros = q.cost_micros + EXCLUDED.cost_micros,
             minute_start = EXCLUDED.minute_start,
-            minute_requests = CASE WHEN q.minute_start = EXCLUDED.minute_start THEN q.minute_requests + 1 ELSE 1 END;
+            minute_requests = CASE WHEN q.minute_start = EXCLUDED.minute_start
+                THEN q.minute_requests + EXCLUDED.minute_requests ELSE EXCLUDED.minute_requests END;
     END IF;
 END;
 $$;

@@ -1,0 +1,106 @@
+package metering
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/llmplatform/llmplatform/apiserver/store"
+)
+
+// maxReserveBatch bounds the calls reserved in one database call.
+const maxReserveBatch = 100
+
+// reserveTimeout bounds one database reservation. It is not the caller's context: a batch serves several
+// callers, and one of them going away must not fail the others.
+const reserveTimeout = 30 * time.Second
+
+// reserver reserves the calls of one user that arrive while a reservation of that user is in the database
+// together, in the next database call (group commit): under load, one user's concurrent calls cost one round
+// trip, one lock and one write per batch instead of per call, and they do not queue for the user's lock in
+// the database one by one. The function decides the calls of a batch in order, so the result is exactly that
+// of reserving them one after the other.
+type reserver struct {
+	store    Store
+	instance string
+	mu       sync.Mutex
+	queues   map[batchKey]*batchQueue
+}
+
+// batchKey groups calls that can be reserved together: same user, same windows.
+type batchKey struct {
+	user               string
+	minute, day, month int64
+}
+
+// batchQueue is the calls of one key waiting for the database, and whether a batch of that key is in it.
+type batchQueue struct {
+	waiting []*pendingCall
+	busy    bool
+	batch   store.ReserveBatch
+}
+
+// pendingCall is one call waiting for its reservation.
+type pendingCall struct {
+	call store.ReserveCall
+	done chan struct{}
+	res  store.ReserveResult
+	err  error
+}
+
+// reserve reserves one call in the windows w, together with the user's other calls waiting meanwhile.
+func (r *reserver) reserve(userID string, w Windows, call store.ReserveCall) (store.ReserveResult, error) {
+	key := batchKey{userID, w.Minute.UnixNano(), w.Day.UnixNano(), w.Month.UnixNano()}
+	p := &pendingCall{call: call, done: make(chan struct{})}
+	r.mu.Lock()
+	q := r.queues[key]
+	if q == nil {
+		q = &batchQueue{batch: store.ReserveBatch{InstanceID: r.instance, UserID: userID, Minute: w.Minute, Day: w.Day, Month: w.Month}}
+		r.queues[key] = q
+	}
+	q.waiting = append(q.waiting, p)
+	lead := !q.busy
+	q.busy = true
+	r.mu.Unlock()
+	if lead {
+		r.run(key, q)
+	}
+	<-p.done
+	return p.res, p.err
+}
+
+// run sends the waiting calls of a key as one batch. When more calls arrived meanwhile, another goroutine
+// sends them, so that the caller that led this batch is not held up by later ones.
+func (r *reserver) run(key batchKey, q *batchQueue) {
+	r.mu.Lock()
+	n := min(len(q.waiting), maxReserveBatch)
+	calls := q.waiting[:n:n]
+	q.waiting = q.waiting[n:]
+	r.mu.Unlock()
+
+	b := q.batch
+	b.Calls = make([]store.ReserveCall, len(calls))
+	for i, p := range calls {
+		b.Calls[i] = p.call
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reserveTimeout)
+	results, err := r.store.Reserve(ctx, b)
+	cancel()
+	for i, p := range calls {
+		if err != nil {
+			p.err = err
+		} else {
+			p.res = results[i]
+		}
+		close(p.done)
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(q.waiting) == 0 {
+		q.busy = false
+		delete(r.queues, key)
+		return
+	}
+	go r.run(key, q)
+}
