@@ -1,60 +1,75 @@
 /**
  * Every call the web UI makes, one function each, so that paths and bodies live in one place. Pages use these
- * through TanStack Query; nothing else builds an API URL.
+ * through TanStack Query; nothing else builds an API URL. Paths are written as the OpenAPI document's
+ * templates ({@link p}), so a path the document does not describe is a compile error.
  */
 import { authedFetch, request, toApiError } from './client';
+import type { paths } from './schema.gen';
 import type {
   AdminUsageReport,
   ApiToken,
   AuditAction,
   AuditEntry,
   Conversation,
+  CreateConversationInput,
+  CreateKeyInput,
+  CreateTokenInput,
   CreateUserInput,
   KeyTestResult,
+  List,
   Message,
   ModelInfo,
   Page,
   PlatformInfo,
+  ProviderHealth,
   ProviderKey,
-  ProviderKeyInput,
   QuotaInForce,
   QuotaWindow,
   Role,
   SearchHit,
   Tag,
   TokenPair,
+  UpdateConversationInput,
+  UpdateKeyInput,
   UsageReport,
   User,
 } from './types';
 
+/** A path of the OpenAPI document under /api/v1, relative to it ("/keys/{id}"). */
+export type DocumentedPath = keyof paths extends infer K ? (K extends `/api/v1${infer R}` ? R : never) : never;
+
+/** p fills the `{name}` parameters of a documented path template, URL-encoding each value. */
+export function p(template: DocumentedPath, params: Record<string, string> = {}): string {
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`path ${template}: no value for ${m}`);
+    return encodeURIComponent(v);
+  });
+}
+
 /** Query-string helper that drops empty values. */
 export function qs(params: Record<string, string | number | undefined>): string {
-  const p = new URLSearchParams();
+  const s = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== '') p.set(k, String(v));
+    if (v !== undefined && v !== '') s.set(k, String(v));
   }
-  const s = p.toString();
-  return s === '' ? '' : `?${s}`;
+  const out = s.toString();
+  return out === '' ? '' : `?${out}`;
 }
 
-/** Lists may come as a bare array or as a page; both read as an array. */
-function items<T>(v: T[] | { items: T[] }): T[] {
-  return Array.isArray(v) ? v : v.items;
-}
-
-const enc = encodeURIComponent;
+const items = async <T>(res: Promise<List<T>>): Promise<T[]> => (await res).items;
 
 export const authApi = {
-  platform: () => request<PlatformInfo>('/info', { auth: false }),
+  platform: () => request<PlatformInfo>(p('/info'), { auth: false }),
   login: (login: string, password: string) =>
-    request<TokenPair>('/auth/login', { method: 'POST', json: { login, password }, auth: false }),
+    request<TokenPair>(p('/auth/login'), { method: 'POST', json: { login, password }, auth: false }),
   register: (input: { username: string; email: string; password: string; display_name?: string }) =>
-    request<TokenPair>('/auth/register', { method: 'POST', json: input, auth: false }),
+    request<TokenPair>(p('/auth/register'), { method: 'POST', json: input, auth: false }),
   logout: (refreshToken: string) =>
-    request<undefined>('/auth/logout', { method: 'POST', json: { refresh_token: refreshToken } }),
-  me: () => request<User>('/auth/me'),
+    request<undefined>(p('/auth/logout'), { method: 'POST', json: { refresh_token: refreshToken } }),
+  me: () => request<User>(p('/auth/me')),
   changePassword: (currentPassword: string, newPassword: string) =>
-    request<undefined>('/auth/change-password', {
+    request<undefined>(p('/auth/change-password'), {
       method: 'POST',
       json: { current_password: currentPassword, new_password: newPassword },
     }),
@@ -62,8 +77,8 @@ export const authApi = {
 
 export const profileApi = {
   update: (input: { email?: string; display_name?: string }) =>
-    request<User>('/users/me', { method: 'PATCH', json: input }),
-  remove: (password: string) => request<undefined>('/users/me', { method: 'DELETE', json: { password } }),
+    request<User>(p('/users/me'), { method: 'PATCH', json: input }),
+  remove: (password: string) => request<undefined>(p('/users/me'), { method: 'DELETE', json: { password } }),
 };
 
 /** The one pagination convention: a page size and the previous page's cursor. */
@@ -73,93 +88,93 @@ export interface ListParams {
 }
 
 export const adminApi = {
-  users: (p: ListParams & { q?: string; role?: Role; active?: 'true' | 'false' }) =>
-    request<Page<User>>(`/admin/users${qs({ ...p })}`),
-  createUser: (input: CreateUserInput) => request<User>('/admin/users', { method: 'POST', json: input }),
-  activate: (id: string) => request<User>(`/admin/users/${enc(id)}/activate`, { method: 'POST' }),
-  deactivate: (id: string) => request<User>(`/admin/users/${enc(id)}/deactivate`, { method: 'POST' }),
-  setRole: (id: string, role: Role) => request<User>(`/admin/users/${enc(id)}/role`, { method: 'PUT', json: { role } }),
-  removeUser: (id: string) => request<undefined>(`/admin/users/${enc(id)}`, { method: 'DELETE' }),
-  audit: (p: ListParams & { action?: AuditAction; actor_id?: string }) =>
-    request<Page<AuditEntry>>(`/admin/audit${qs({ ...p })}`),
-  usage: (from: string, to: string) => request<AdminUsageReport>(`/admin/usage${qs({ from, to })}`),
-  quotas: async () => items(await request<QuotaInForce[] | { items: QuotaInForce[] }>('/admin/quotas')),
+  users: (q: ListParams & { q?: string; role?: Role; active?: 'true' | 'false' }) =>
+    request<Page<User>>(p('/admin/users') + qs({ ...q })),
+  createUser: (input: CreateUserInput) => request<User>(p('/admin/users'), { method: 'POST', json: input }),
+  activate: (id: string) => request<User>(p('/admin/users/{id}/activate', { id }), { method: 'POST' }),
+  deactivate: (id: string) => request<User>(p('/admin/users/{id}/deactivate', { id }), { method: 'POST' }),
+  setRole: (id: string, role: Role) => request<User>(p('/admin/users/{id}/role', { id }), { method: 'PUT', json: { role } }),
+  removeUser: (id: string) => request<undefined>(p('/admin/users/{id}', { id }), { method: 'DELETE' }),
+  audit: (q: ListParams & { action?: AuditAction; actor_id?: string }) =>
+    request<Page<AuditEntry>>(p('/admin/audit') + qs({ ...q })),
+  usage: (from: string, to: string) => request<AdminUsageReport>(p('/admin/usage') + qs({ from, to, top: 50 })),
+  usageCSV: (from: string, to: string) => download(p('/admin/usage') + qs({ from, to, format: 'csv' })),
+  quotas: () => items(request<List<QuotaInForce>>(p('/admin/quotas'))),
+  providers: () => items(request<List<ProviderHealth>>(p('/admin/providers'))),
 };
 
 export const modelsApi = {
-  list: async () => items(await request<ModelInfo[] | { items: ModelInfo[] }>('/models')),
+  list: () => items(request<List<ModelInfo>>(p('/models'))),
 };
 
 export const keysApi = {
-  list: async () => items(await request<ProviderKey[] | { items: ProviderKey[] }>('/keys')),
-  create: (input: ProviderKeyInput) => request<ProviderKey>('/keys', { method: 'POST', json: input }),
-  update: (id: string, input: Partial<ProviderKeyInput>) =>
-    request<ProviderKey>(`/keys/${enc(id)}`, { method: 'PATCH', json: input }),
-  remove: (id: string) => request<undefined>(`/keys/${enc(id)}`, { method: 'DELETE' }),
-  test: (id: string) => request<KeyTestResult>(`/keys/${enc(id)}/test`, { method: 'POST' }),
+  list: () => items(request<List<ProviderKey>>(p('/keys'))),
+  create: (input: CreateKeyInput) => request<ProviderKey>(p('/keys'), { method: 'POST', json: input }),
+  update: (id: string, input: UpdateKeyInput) => request<ProviderKey>(p('/keys/{id}', { id }), { method: 'PATCH', json: input }),
+  remove: (id: string) => request<undefined>(p('/keys/{id}', { id }), { method: 'DELETE' }),
+  test: (id: string) => request<KeyTestResult>(p('/keys/{id}/test', { id }), { method: 'POST' }),
 };
 
 export const tokensApi = {
-  list: async () => items(await request<ApiToken[] | { items: ApiToken[] }>('/tokens')),
-  create: (input: { name: string; expires_at?: string; allowed_models?: string[] }) =>
-    request<ApiToken>('/tokens', { method: 'POST', json: input }),
-  revoke: (id: string) => request<undefined>(`/tokens/${enc(id)}`, { method: 'DELETE' }),
+  list: () => items(request<List<ApiToken>>(p('/tokens'))),
+  create: (input: CreateTokenInput) => request<ApiToken>(p('/tokens'), { method: 'POST', json: input }),
+  revoke: (id: string) => request<undefined>(p('/tokens/{id}', { id }), { method: 'DELETE' }),
 };
 
 export const conversationsApi = {
-  list: (p: ListParams & { tag_id?: string }) => request<Page<Conversation>>(`/conversations${qs({ ...p })}`),
-  search: (p: ListParams & { q: string; conversation_id?: string }) =>
-    request<Page<SearchHit>>(`/conversations/search${qs({ ...p })}`),
-  get: (id: string) => request<Conversation>(`/conversations/${enc(id)}`),
-  create: (input: { title?: string; model: string; system_prompt?: string }) =>
-    request<Conversation>('/conversations', { method: 'POST', json: input }),
-  update: (id: string, input: { title?: string; model?: string; system_prompt?: string }) =>
-    request<Conversation>(`/conversations/${enc(id)}`, { method: 'PATCH', json: input }),
-  remove: (id: string) => request<undefined>(`/conversations/${enc(id)}`, { method: 'DELETE' }),
+  list: (q: ListParams & { tag_id?: string }) => request<Page<Conversation>>(p('/conversations') + qs({ ...q })),
+  search: (q: ListParams & { q: string; conversation_id?: string }) =>
+    request<Page<SearchHit>>(p('/conversations/search') + qs({ ...q })),
+  get: (id: string) => request<Conversation>(p('/conversations/{id}', { id })),
+  create: (input: CreateConversationInput) => request<Conversation>(p('/conversations'), { method: 'POST', json: input }),
+  update: (id: string, input: UpdateConversationInput) =>
+    request<Conversation>(p('/conversations/{id}', { id }), { method: 'PATCH', json: input }),
+  remove: (id: string) => request<undefined>(p('/conversations/{id}', { id }), { method: 'DELETE' }),
   /** allMessages follows the cursor to the end: a long conversation is shown whole (oldest first). */
   allMessages: async (id: string): Promise<Message[]> => {
     const all: Message[] = [];
     let cursor: string | undefined;
     do {
-      const page = await request<Page<Message>>(`/conversations/${enc(id)}/messages${qs({ limit: 100, cursor })}`);
+      const page = await request<Page<Message>>(p('/conversations/{id}/messages', { id }) + qs({ limit: 100, cursor }));
       all.push(...page.items);
       cursor = page.next_cursor;
     } while (cursor !== undefined && cursor !== '');
     return all;
   },
-  /** Assumed (Chat issue): deletes this message and every later one. */
+  /** deleteFrom deletes this message and every later one. */
   deleteFrom: (id: string, messageId: string) =>
-    request<undefined>(`/conversations/${enc(id)}/messages/${enc(messageId)}`, { method: 'DELETE' }),
+    request<undefined>(p('/conversations/{id}/messages/{message_id}', { id, message_id: messageId }), { method: 'DELETE' }),
+  /** stop stops the answers being generated in the conversation, on every replica; they end with `done`. */
+  stop: (id: string) => request<undefined>(p('/conversations/{id}/stop', { id }), { method: 'POST' }),
   addTag: (id: string, tagId: string) =>
-    request<undefined>(`/conversations/${enc(id)}/tags/${enc(tagId)}`, { method: 'PUT' }),
+    request<undefined>(p('/conversations/{id}/tags/{tag_id}', { id, tag_id: tagId }), { method: 'PUT' }),
   removeTag: (id: string, tagId: string) =>
-    request<undefined>(`/conversations/${enc(id)}/tags/${enc(tagId)}`, { method: 'DELETE' }),
+    request<undefined>(p('/conversations/{id}/tags/{tag_id}', { id, tag_id: tagId }), { method: 'DELETE' }),
   /** Downloads an export as a file ("markdown" or "json"). */
-  exportFile: (id: string, format: 'markdown' | 'json') =>
-    download(`/conversations/${enc(id)}/export${qs({ format })}`),
+  exportFile: (id: string, format: 'markdown' | 'json') => download(p('/conversations/{id}/export', { id }) + qs({ format })),
 };
 
 /**
- * The stream paths. Sending is documented; regenerate (body {}) and edit-and-resend (body {content}) are
- * assumed until the Chat issue documents them: both drop the answer(s) after the given user message and
- * stream a new answer, exactly like a send.
+ * The stream paths: a send, a new answer to an earlier user message (regenerate) and an edited earlier user
+ * message (edit); the last two drop every later message and stream a new answer exactly like a send.
  */
 export const chatPaths = {
-  send: (id: string) => `/conversations/${enc(id)}/messages`,
-  regenerate: (id: string, userMessageId: string) => `/conversations/${enc(id)}/messages/${enc(userMessageId)}/regenerate`,
-  edit: (id: string, userMessageId: string) => `/conversations/${enc(id)}/messages/${enc(userMessageId)}/edit`,
+  send: (id: string) => p('/conversations/{id}/messages', { id }),
+  regenerate: (id: string, userMessageId: string) =>
+    p('/conversations/{id}/messages/{message_id}/regenerate', { id, message_id: userMessageId }),
+  edit: (id: string, userMessageId: string) => p('/conversations/{id}/messages/{message_id}/edit', { id, message_id: userMessageId }),
 };
 
 export const tagsApi = {
-  list: async () => (await request<Page<Tag>>(`/tags${qs({ limit: 100 })}`)).items,
-  create: (input: { name: string; color?: string }) => request<Tag>('/tags', { method: 'POST', json: input }),
-  remove: (id: string) => request<undefined>(`/tags/${enc(id)}`, { method: 'DELETE' }),
+  list: async () => (await request<Page<Tag>>(p('/tags') + qs({ limit: 100 }))).items,
+  create: (input: { name: string; color?: string }) => request<Tag>(p('/tags'), { method: 'POST', json: input }),
+  remove: (id: string) => request<undefined>(p('/tags/{id}', { id }), { method: 'DELETE' }),
 };
 
 export const usageApi = {
-  report: (from: string, to: string) => request<UsageReport>(`/usage${qs({ from, to })}`),
-  quotas: async () => items(await request<QuotaWindow[] | { items: QuotaWindow[] }>('/usage/quotas')),
-  csv: (from: string, to: string) => download(`/usage${qs({ from, to, format: 'csv' })}`),
+  report: (from: string, to: string) => request<UsageReport>(p('/usage') + qs({ from, to })),
+  quotas: () => items(request<List<QuotaWindow>>(p('/usage/quotas'))),
+  csv: (from: string, to: string) => download(p('/usage') + qs({ from, to, format: 'csv' })),
 };
 
 /** A downloaded file: its bytes and the name the server suggested. */

@@ -24,6 +24,7 @@ const adminNav: NavItem[] = [
   { to: '/admin/usage', label: 'nav.adminUsage' },
   { to: '/admin/quotas', label: 'nav.adminQuotas' },
   { to: '/admin/audit', label: 'nav.adminAudit' },
+  { to: '/admin/providers', label: 'nav.adminProviders' },
 ];
 
 /** The theme cycle of the header button. */

@@ -37,6 +37,7 @@ export const routes: RouteObject[] = [
                   { path: 'usage', lazy: page(() => import('../features/admin/AdminUsagePage')) },
                   { path: 'quotas', lazy: page(() => import('../features/admin/AdminQuotasPage')) },
                   { path: 'audit', lazy: page(() => import('../features/admin/AdminAuditPage')) },
+                  { path: 'providers', lazy: page(() => import('../features/admin/AdminProvidersPage')) },
                 ],
               },
               { path: '*', lazy: page(() => import('./NotFound')) },

@@ -8,8 +8,8 @@ import { locale, useT } from '../../i18n';
 import { formatDateTime } from '../../lib/format';
 import { usePrefs } from '../../stores/prefs';
 
-/** The actions the API documents, for the filter. */
-export const auditActions: AuditAction[] = [
+/** The actions the API documents, for the filter (the compiler checks the list is complete). */
+export const auditActions = [
   'user.registered',
   'user.login_failed',
   'user.login_throttled',
@@ -17,11 +17,16 @@ export const auditActions: AuditAction[] = [
   'user.deleted_self',
   'session.refresh_reuse',
   'admin.bootstrap',
+  'admin.user_created',
   'admin.user_activated',
   'admin.user_deactivated',
   'admin.user_role_changed',
   'admin.user_deleted',
-];
+] as const satisfies readonly AuditAction[];
+
+/** Fails to compile when the document has an action the list above lacks. */
+type Missing = Exclude<AuditAction, (typeof auditActions)[number]>;
+export const auditActionsComplete: Missing extends never ? true : never = true;
 
 /** detailsText prints an entry's details as "key=value" pairs. */
 export function detailsText(details: Record<string, unknown>): string {

@@ -26,6 +26,13 @@ export function limitsText(q: QuotaInForce, t: T, loc: string): string[] {
   return out;
 }
 
+/** refusalsText counts this month's refusals; a Shadow quota's are the requests it would have refused. */
+export function refusalsText(q: QuotaInForce, t: T, loc: string): string {
+  const r = q.refusals_this_month;
+  if (q.mode === 'Shadow' || r.shadow > 0) return t('admin.refusalsShadow', { n: formatInt(r.enforced, loc), shadow: formatInt(r.shadow, loc) });
+  return formatInt(r.enforced, loc);
+}
+
 export default function AdminQuotasPage() {
   const t = useT();
   const loc = locale(usePrefs((s) => s.lang));
@@ -48,6 +55,7 @@ export default function AdminQuotasPage() {
                 <th>{t('admin.models')}</th>
                 <th>{t('admin.mode')}</th>
                 <th className="num">{t('admin.matchedUsers')}</th>
+                <th className="num">{t('admin.refusals')}</th>
               </tr>
             </thead>
             <tbody>
@@ -60,9 +68,10 @@ export default function AdminQuotasPage() {
                       <div key={s}>{s}</div>
                     ))}
                   </td>
-                  <td>{(q.allowed_models ?? []).join(', ') || t('quota.anyModel')}</td>
+                  <td>{q.allowed_models.length > 0 ? q.allowed_models.join(', ') : t('quota.anyModel')}</td>
                   <td>{q.mode === 'Shadow' ? <span className="badge">{t('quota.shadow')}</span> : t('quota.enforce')}</td>
-                  <td className="num">{q.matched_users !== undefined ? formatInt(q.matched_users, loc) : '–'}</td>
+                  <td className="num">{formatInt(q.matched_users, loc)}</td>
+                  <td className="num">{refusalsText(q, t, loc)}</td>
                 </tr>
               ))}
             </tbody>

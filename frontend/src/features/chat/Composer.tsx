@@ -2,10 +2,12 @@
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { useT } from '../../i18n';
 
-export function Composer({ value, onChange, busy, onSend, onStop }: {
+export function Composer({ value, onChange, busy, stopping = false, onSend, onStop }: {
   value: string;
   onChange: (v: string) => void;
   busy: boolean;
+  /** Stop was pressed and the answer is ending. */
+  stopping?: boolean;
   onSend: () => void;
   onStop: () => void;
 }) {
@@ -41,8 +43,8 @@ export function Composer({ value, onChange, busy, onSend, onStop }: {
         onKeyDown={onKeyDown}
       />
       {busy ? (
-        <button type="button" className="btn btn-danger" onClick={onStop}>
-          {t('chat.stop')}
+        <button type="button" className="btn btn-danger" disabled={stopping} onClick={onStop}>
+          {stopping ? t('chat.stopping') : t('chat.stop')}
         </button>
       ) : (
         <button type="submit" className="btn btn-primary" disabled={value.trim() === ''}>

@@ -72,7 +72,19 @@ describe('ConversationView', () => {
   it('stops a long answer and shows the partial text the server kept', async () => {
     const stored: Message[] = [];
     let s!: FedStream;
-    server(stored, () => {
+    let stopAnswer: () => void = () => undefined;
+    const calls = server(stored, (c) => {
+      if (c.url === '/api/v1/conversations/c1/stop') {
+        // The server ends the stream itself, with the partial answer it stored, once the stop is seen.
+        stopAnswer = () => {
+          const user = msg('u1', 'user', 'Tell me a long story');
+          const answer = msg('a1', 'assistant', 'Once upon a time', { finish_reason: 'stopped' });
+          stored.push(user, answer);
+          s.push(`event: done\ndata: ${JSON.stringify({ user_message: user, assistant_message: answer, finish_reason: 'stopped' })}\n\n`);
+          s.close();
+        };
+        return json(204, null);
+      }
       s = fedStream();
       return sseResponse(s.stream);
     });
@@ -80,11 +92,13 @@ describe('ConversationView', () => {
     await typeAndSend('Tell me a long story');
     s.push('event: delta\ndata: {"text":"Once upon a time"}\n\n');
     await screen.findByText('Once upon a time');
-    stored.push(msg('u1', 'user', 'Tell me a long story'), msg('a1', 'assistant', 'Once upon a time', { finish_reason: 'stopped' }));
     fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
-    await s.cancelled;
+    expect((await screen.findByRole<HTMLButtonElement>('button', { name: 'Stopping…' })).disabled).toBe(true);
+    await waitFor(() => expect(calls.some((c) => c.url === '/api/v1/conversations/c1/stop')).toBe(true));
+    stopAnswer();
     await screen.findByText('Stopped');
     expect(screen.getByText('Once upon a time')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Send' })).toBeTruthy();
   });
 
   it('shows a quota refusal with its reset time and gives the text back', async () => {

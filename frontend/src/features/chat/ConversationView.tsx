@@ -80,6 +80,7 @@ export function ConversationView({ id }: { id: string }) {
         value={draft}
         onChange={setDraft}
         busy={busy}
+        stopping={active?.stopping === true}
         onSend={() => {
           const content = draft.trim();
           if (content === '') return;

@@ -1,20 +1,8 @@
 /** FailureNote says why the last request of a conversation failed; a quota refusal names its reset time. */
-import type { QuotaRefusal } from '../../api/types';
-import { locale, useT, type T } from '../../i18n';
-import { formatDateTime, formatInt, formatUSD } from '../../lib/format';
-import { limitLabels } from '../usage/UsagePage';
+import { locale, useT } from '../../i18n';
+import { quotaText } from '../../lib/quota';
 import { usePrefs } from '../../stores/prefs';
 import type { StreamFailure } from './streamStore';
-
-/** quotaText describes a quota refusal: which quota and limit, how much was used and when it resets. */
-export function quotaText(q: QuotaRefusal, t: T, loc: string): string {
-  if (q.limit === 'allowedModels') return t('quota.modelNotAllowed', { name: q.quota });
-  const amount = (v: string) => (q.limit === 'costPerMonth' ? formatUSD(v) : formatInt(Number(v), loc));
-  const parts = [t('quota.exceeded', { name: q.quota, limit: t(limitLabels[q.limit]) })];
-  parts.push(t('quota.used', { used: amount(q.used), max: amount(q.max) }));
-  if (q.reset_at !== undefined) parts.push(t('quota.resetsAt', { time: formatDateTime(q.reset_at, loc) }));
-  return parts.join(' ');
-}
 
 export function FailureNote({ failure, onDismiss }: { failure: StreamFailure; onDismiss: () => void }) {
   const t = useT();

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { useAuth } from '../../stores/auth';
 import { fedStream, json, mockFetch, sseResponse } from '../../test/helpers';
-import { failureOf, useChat } from './streamStore';
+import { failureOf, STOP_GRACE_MS, useChat } from './streamStore';
 
 const done = { user_message: { id: 'u1' }, assistant_message: { id: 'a1' }, finish_reason: 'stop' };
 
@@ -31,16 +31,60 @@ describe('chat store', () => {
     expect(useChat.getState().failures.c1).toBeUndefined();
   });
 
-  it('stop aborts the stream and records no failure', async () => {
+  it('stop asks the server to stop, and the stream ends with the answer it kept', async () => {
     const s = fedStream();
-    mockFetch(() => sseResponse(s.stream));
+    const calls = mockFetch((c) => {
+      if (c.url === '/api/v1/conversations/c1/stop') {
+        s.push('event: usage\ndata: {"prompt_tokens":3,"cached_prompt_tokens":0,"completion_tokens":1,"reasoning_tokens":0,"cost_usd":"0","estimated":false}\n\n');
+        s.push(`event: done\ndata: ${JSON.stringify({ ...done, finish_reason: 'stopped' })}\n\n`);
+        s.close();
+        return json(204, null);
+      }
+      return sseResponse(s.stream);
+    });
+    const p = useChat.getState().start('c1', { kind: 'send', content: 'long' });
+    s.push('event: delta\ndata: {"text":"part"}\n\n');
+    await vi.waitFor(() => expect(useChat.getState().streams.c1?.answer).toBe('part'));
+    useChat.getState().stop('c1');
+    expect(useChat.getState().streams.c1?.stopping).toBe(true);
+    const result = await p;
+    expect(result.outcome === 'done' && result.done.finish_reason).toBe('stopped');
+    expect(calls.map((c) => [c.method, c.url])).toEqual([
+      ['POST', '/api/v1/conversations/c1/messages'],
+      ['POST', '/api/v1/conversations/c1/stop'],
+    ]);
+    expect(useChat.getState().streams.c1).toBeUndefined();
+    expect(useChat.getState().failures.c1).toBeUndefined();
+  });
+
+  it('stop cuts the connection when the stop request fails', async () => {
+    const s = fedStream();
+    mockFetch((c) => (c.url.endsWith('/stop') ? json(503, { error: { code: 'unavailable', message: 'down' } }) : sseResponse(s.stream)));
     const p = useChat.getState().start('c1', { kind: 'send', content: 'long' });
     s.push('event: delta\ndata: {"text":"part"}\n\n');
     await vi.waitFor(() => expect(useChat.getState().streams.c1?.answer).toBe('part'));
     useChat.getState().stop('c1');
     expect((await p).outcome).toBe('aborted');
-    expect(useChat.getState().streams.c1).toBeUndefined();
+    await s.cancelled;
     expect(useChat.getState().failures.c1).toBeUndefined();
+  });
+
+  it('stop cuts the connection when the stream goes on after the grace period', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = fedStream();
+      mockFetch((c) => (c.url.endsWith('/stop') ? json(204, null) : sseResponse(s.stream)));
+      const p = useChat.getState().start('c1', { kind: 'send', content: 'long' });
+      s.push('event: delta\ndata: {"text":"part"}\n\n');
+      await vi.waitFor(() => expect(useChat.getState().streams.c1?.answer).toBe('part'));
+      useChat.getState().stop('c1');
+      await vi.advanceTimersByTimeAsync(STOP_GRACE_MS - 1);
+      expect(useChat.getState().streams.c1?.stopping).toBe(true);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await p).outcome).toBe('aborted');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('records a refused send with the text to put back', async () => {

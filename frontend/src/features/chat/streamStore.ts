@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 import { streamChat, type StreamRequest, type StreamResult } from '../../api/chatStream';
-import { chatPaths } from '../../api/endpoints';
+import { chatPaths, conversationsApi } from '../../api/endpoints';
 import type { QuotaRefusal, StreamUsage } from '../../api/types';
 
 /** What the user asked for: a new turn, a new answer to an earlier turn, or an edited earlier turn. */
@@ -18,8 +18,16 @@ export interface ActiveStream {
   replaceFrom?: string;
   answer: string;
   usage?: StreamUsage;
+  /** Stop was pressed: the server has been asked to stop, and the stream ends with what it kept. */
+  stopping?: boolean;
   controller: AbortController;
 }
+
+/**
+ * How long a stopped answer may keep streaming before the client cuts the connection itself (the stop request
+ * failed, or reached the server before the answer had started there).
+ */
+export const STOP_GRACE_MS = 3000;
 
 /** Why the last request of a conversation failed, in the words the UI shows. */
 export interface StreamFailure {
@@ -39,7 +47,11 @@ export interface ChatState {
    * before the streamed bubble goes away (it puts the stored messages in place, so nothing flickers).
    */
   start: (conversationId: string, what: SendKind, settle?: (result: StreamResult) => Promise<void> | void) => Promise<StreamResult>;
-  /** stop aborts the conversation's stream; the server keeps the partial answer. */
+  /**
+   * stop asks the server to stop the conversation's answer (POST /stop, on whichever replica generates it);
+   * the stream then ends normally with the kept partial answer (finish_reason `stopped`). When that request
+   * fails, or the stream has not ended after STOP_GRACE_MS, the connection is cut, which stops it too.
+   */
   stop: (conversationId: string) => void;
   clearFailure: (conversationId: string) => void;
 }
@@ -117,6 +129,15 @@ export const useChat = create<ChatState>((set, get) => ({
     });
     return result;
   },
-  stop: (conversationId) => get().streams[conversationId]?.controller.abort(),
+  stop: (conversationId) => {
+    const cur = get().streams[conversationId];
+    if (cur === undefined || cur.stopping === true) return;
+    const { controller } = cur;
+    set((s) => ({ streams: { ...s.streams, [conversationId]: { ...(s.streams[conversationId] ?? cur), stopping: true } } }));
+    conversationsApi.stop(conversationId).catch(() => controller.abort());
+    setTimeout(() => {
+      if (get().streams[conversationId]?.controller === controller) controller.abort();
+    }, STOP_GRACE_MS);
+  },
   clearFailure: (conversationId) => set((s) => ({ failures: without(s.failures, conversationId) })),
 }));

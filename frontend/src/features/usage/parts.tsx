@@ -1,8 +1,12 @@
-/** Pieces shared by the own and the admin usage pages: date range, summary cards, charts. */
-import type { UsageDay, UsageTotals } from '../../api/types';
+/** Pieces shared by the own and the admin usage pages: date range, summary cards, charts, provider names. */
+import { useQuery } from '@tanstack/react-query';
+import { useCallback, useMemo } from 'react';
+import { keysApi } from '../../api/endpoints';
+import type { UsageByModel, UsageDay, UsageTotals } from '../../api/types';
+import { usePlatform } from '../../app/session';
 import { HBars, StackedBars } from '../../components/charts';
 import { Field } from '../../components/ui';
-import { locale, useT } from '../../i18n';
+import { locale, useT, type T } from '../../i18n';
 import { daysAgo, formatCompact, formatInt, formatUSD, isoDate } from '../../lib/format';
 import { usePrefs } from '../../stores/prefs';
 
@@ -17,18 +21,26 @@ export function lastDays(n: number, today: Date = new Date()): Range {
   return { from: daysAgo(n - 1, today), to: isoDate(today) };
 }
 
-/** fillDays returns one entry per day of the range, with zeros for days without usage. */
-export function fillDays(days: UsageDay[], range: Range): UsageDay[] {
-  const byDate = new Map(days.map((d) => [d.date, d]));
-  const out: UsageDay[] = [];
-  const end = new Date(`${range.to}T00:00:00`);
-  for (let d = new Date(`${range.from}T00:00:00`); d <= end && out.length < 400; d.setDate(d.getDate() + 1)) {
-    const key = isoDate(d);
-    out.push(
-      byDate.get(key) ?? { date: key, requests: 0, prompt_tokens: 0, cached_prompt_tokens: 0, completion_tokens: 0, reasoning_tokens: 0, cost_usd: '0' },
-    );
-  }
-  return out;
+/** The prefix of usage rows served by a user's own key ("key:<id>"). */
+const OWN_KEY = 'key:';
+
+/**
+ * providerName names a usage row's provider: a platform provider as it is, a user's own key ("key:<id>") by
+ * the key's name when known.
+ */
+export function providerName(provider: string, keyNames: ReadonlyMap<string, string>, t: T): string {
+  if (!provider.startsWith(OWN_KEY)) return provider;
+  const name = keyNames.get(provider.slice(OWN_KEY.length));
+  return name === undefined ? t('usage.ownKey') : t('chat.ownKey', { name });
+}
+
+/** useProviderName returns {@link providerName} over the user's own keys (read only where they are allowed). */
+export function useProviderName(): (provider: string) => string {
+  const t = useT();
+  const platform = usePlatform();
+  const keys = useQuery({ queryKey: ['keys'], queryFn: keysApi.list, enabled: platform.data?.user_keys_allowed === true });
+  const names = useMemo(() => new Map((keys.data ?? []).map((k) => [k.id, k.name])), [keys.data]);
+  return useCallback((provider: string) => providerName(provider, names, t), [names, t]);
 }
 
 export function RangePicker({ value, onChange }: { value: Range; onChange: (r: Range) => void }) {
@@ -54,34 +66,49 @@ export function SummaryCards({ totals }: { totals: UsageTotals }) {
   const t = useT();
   const loc = locale(usePrefs((s) => s.lang));
   const cards = [
-    { label: t('usage.requests'), value: formatInt(totals.requests, loc) },
-    { label: t('usage.promptTokens'), value: formatInt(totals.prompt_tokens, loc) },
-    { label: t('usage.completionTokens'), value: formatInt(totals.completion_tokens, loc) },
-    { label: t('usage.cost'), value: formatUSD(totals.cost_usd) },
+    {
+      label: t('usage.requests'),
+      value: formatInt(totals.requests, loc),
+      sub: t('usage.refusedFailed', { refused: formatInt(totals.refused, loc), failed: formatInt(totals.failed, loc) }),
+    },
+    {
+      label: t('usage.totalTokens'),
+      value: formatInt(totals.total_tokens, loc),
+      sub: t('usage.inOut', { in: formatInt(totals.prompt_tokens, loc), out: formatInt(totals.completion_tokens, loc) }),
+    },
+    {
+      label: t('usage.cachedReasoning'),
+      value: `${formatInt(totals.cached_prompt_tokens, loc)} · ${formatInt(totals.reasoning_tokens, loc)}`,
+      sub: t('usage.cachedReasoningHint'),
+    },
+    { label: t('usage.cost'), value: formatUSD(totals.cost_usd), sub: t('usage.costHint') },
   ];
   return (
     <div className="stats">
       {cards.map((c) => (
         <div className="stat card" key={c.label}>
           <span className="stat-label">{c.label}</span>
-          <span className="stat-value">{c.value}</span>
+          <span className="stat-value" data-stat={c.label}>
+            {c.value}
+          </span>
+          <span className="stat-sub">{c.sub}</span>
         </div>
       ))}
     </div>
   );
 }
 
-export function DailyCharts({ days, range }: { days: UsageDay[]; range: Range }) {
+/** DailyCharts draws tokens (input and output stacked) and cost per day; the server sends every day. */
+export function DailyCharts({ days }: { days: UsageDay[] }) {
   const t = useT();
   const loc = locale(usePrefs((s) => s.lang));
-  const filled = fillDays(days, range);
   return (
     <div className="grid-2">
       <section className="card">
         <h2>{t('usage.tokensByDay')}</h2>
         <StackedBars
           title={t('usage.tokensByDay')}
-          data={filled.map((d) => ({ label: d.date, values: [d.prompt_tokens, d.completion_tokens] }))}
+          data={days.map((d) => ({ label: d.date, values: [d.prompt_tokens, d.completion_tokens] }))}
           series={[
             { name: t('usage.promptTokens'), className: 'series-a' },
             { name: t('usage.completionTokens'), className: 'series-b' },
@@ -93,7 +120,7 @@ export function DailyCharts({ days, range }: { days: UsageDay[]; range: Range })
         <h2>{t('usage.costByDay')}</h2>
         <StackedBars
           title={t('usage.costByDay')}
-          data={filled.map((d) => ({ label: d.date, values: [Number(d.cost_usd)] }))}
+          data={days.map((d) => ({ label: d.date, values: [Number(d.cost_usd)] }))}
           series={[{ name: t('usage.cost'), className: 'series-c' }]}
           format={formatUSD}
         />
@@ -102,24 +129,25 @@ export function DailyCharts({ days, range }: { days: UsageDay[]; range: Range })
   );
 }
 
-/** ByModel shows tokens and cost per model as bars. */
-export function ByModel({ rows }: { rows: { model: string; provider: string; prompt_tokens: number; completion_tokens: number; cost_usd: string }[] }) {
+/** ByModel shows tokens and cost per model as bars, heaviest first. */
+export function ByModel({ rows }: { rows: UsageByModel[] }) {
   const t = useT();
   const loc = locale(usePrefs((s) => s.lang));
-  const sorted = [...rows].sort((a, b) => b.prompt_tokens + b.completion_tokens - (a.prompt_tokens + a.completion_tokens));
+  const name = useProviderName();
+  const label = (r: UsageByModel) => `${name(r.provider)} / ${r.model}`;
+  const byTokens = [...rows].sort((a, b) => b.total_tokens - a.total_tokens);
+  const byCost = [...rows].sort((a, b) => Number(b.cost_usd) - Number(a.cost_usd));
   return (
     <div className="grid-2">
       <section className="card">
         <h2>{t('usage.tokensByModel')}</h2>
-        <HBars
-          title={t('usage.tokensByModel')}
-          rows={sorted.map((r) => ({ label: `${r.provider}/${r.model}`, value: r.prompt_tokens + r.completion_tokens }))}
-          format={(n) => formatCompact(n, loc)}
-        />
+        {rows.length === 0 && <p className="empty">{t('usage.none')}</p>}
+        <HBars title={t('usage.tokensByModel')} rows={byTokens.map((r) => ({ label: label(r), value: r.total_tokens }))} format={(n) => formatCompact(n, loc)} />
       </section>
       <section className="card">
         <h2>{t('usage.costByModel')}</h2>
-        <HBars title={t('usage.costByModel')} rows={sorted.map((r) => ({ label: `${r.provider}/${r.model}`, value: Number(r.cost_usd) }))} format={formatUSD} />
+        {rows.length === 0 && <p className="empty">{t('usage.none')}</p>}
+        <HBars title={t('usage.costByModel')} rows={byCost.map((r) => ({ label: label(r), value: Number(r.cost_usd) }))} format={formatUSD} />
       </section>
     </div>
   );
