@@ -17,11 +17,14 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 HELM_VERSION ?= v3.22.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+KIND_VERSION ?= v0.33.0
 
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+KIND ?= $(LOCALBIN)/kind-$(KIND_VERSION)
+KUBECTL ?= kubectl
 
 LDFLAGS := -s -w \
 	-X github.com/llmplatform/llmplatform/internal/version.Version=$(VERSION) \
@@ -74,6 +77,15 @@ test: ## Run every test that runs without a cluster, then print a summary line.
 test-go: ## Run only the Go tests (unit, envtest, PostgreSQL).
 	hack/test.sh go
 
+.PHONY: e2e
+e2e: ## Run the end-to-end tests: make dev driven by a test, the installers' dry-run, the browser tests.
+	hack/test-e2e.sh
+
+# e2e-tools installs what the end-to-end tests need and prints their paths for hack/test-e2e.sh.
+.PHONY: e2e-tools
+e2e-tools: $(HELM) $(KUSTOMIZE)
+	@echo "HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE)"
+
 ##@ Build
 
 .PHONY: build
@@ -90,11 +102,26 @@ run: manifests generate ## Run the operator against the cluster of the current k
 
 .PHONY: dev
 dev: ## Run the whole thing locally: control plane, operator, PostgreSQL, mock provider, a sample tenant.
-	hack/dev.sh
+	hack/dev.sh $(DEV_FLAGS)
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
-	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMG) .
+
+##@ Deployment
+
+.PHONY: deploy
+deploy: $(KUSTOMIZE) ## Install the CRDs and the operator (image IMG) with kustomize into the current kubeconfig's cluster.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) ## Remove what deploy installed, the CRDs too: every LLMPlatform and UserQuota goes with them.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+.PHONY: kind-up
+kind-up: $(KIND) $(HELM) ## A kind cluster with the image, the chart and the demo tenant (needs Docker and kubectl).
+	KIND=$(KIND) HELM=$(HELM) KUBECTL=$(KUBECTL) IMG=$(IMG) hack/kind.sh
 
 ##@ Tools
 
@@ -109,6 +136,9 @@ $(HELM):
 
 $(GOLANGCI_LINT):
 	hack/go-install.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+$(KIND):
+	hack/go-install.sh $@ sigs.k8s.io/kind $(KIND_VERSION)
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kubectl for envtest into bin/k8s/ (once).

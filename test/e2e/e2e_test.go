@@ -1,10 +1,5 @@
 //go:build e2e
 
-// Package e2e holds the end-to-end tests: `make dev` without a terminal (a local control plane, the operator,
-// PostgreSQL, the mock provider and the dev tenant whose API server runs as the operator rendered it), driven
-// the way a user drives it; and the installers (the Helm chart, kustomize's config/default) applied with
-// server-side dry-run to a real kube-apiserver. hack/test-e2e.sh runs them (`go test -tags e2e ./test/e2e/`)
-// with LLMP_BINARY (the llmplatform binary with the web UI), KUBEBUILDER_ASSETS, HELM and KUSTOMIZE set.
 package e2e
 
 import (
