@@ -24,12 +24,13 @@ func (s *Server) buildMetering(ctx context.Context) (*httpapi.MeteringAPI, error
 		OpenAI: service.NewOpenAI(s.Registry, s.Meter), Settings: s.Settings.Current}, nil
 }
 
-// closeMeter writes the usage records still queued; Close calls it before closing the database.
-func (s *Server) closeMeter() {
+// closeMeter writes the usage records still queued, for at most 30 s; Close calls it before closing the
+// database.
+func (s *Server) closeMeter(ctx context.Context) {
 	if s.Meter == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := s.Meter.Close(ctx); err != nil {
 		s.log.Error("Writing the last usage records failed", "error", err)

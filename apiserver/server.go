@@ -88,7 +88,8 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	if err := s.build(ctx); err != nil {
-		s.Close()
+		s.closeMeter(ctx)
+		s.DB.Close()
 		return nil, err
 	}
 	return s, nil
@@ -296,7 +297,7 @@ func (s *Server) janitor(ctx context.Context) {
 
 // Close writes the usage records still queued and closes the database pool.
 func (s *Server) Close() {
-	s.closeMeter()
+	s.closeMeter(context.Background()) //nolint:contextcheck // Close has no context: the last writes get their own deadline
 	s.DB.Close()
 }
 

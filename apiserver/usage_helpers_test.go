@@ -50,6 +50,7 @@ providers:
       - {name: mock-chat, pricing: {input: "1", cachedInput: "0.5", output: "2"}, maxOutputTokens: 1000}
       - {name: slow, upstreamName: "mock-chat+tps:200+tokens:2000", maxOutputTokens: 4000}
       - {name: broken, upstreamName: "mock-chat+status:500"}
+      - {name: fifty, upstreamName: "mock-chat+tokens:50", pricing: {input: "1", output: "2"}}
   - name: quiet
     type: OpenAICompatible
     baseURL: %[2]s/openai/v1

@@ -419,7 +419,7 @@ func TestInternalEndpointForTheOperator(t *testing.T) {
 		u[0].Windows[0].Used != fmt.Sprint(prompt+20) || u[0].Windows[1].Limit != "costPerMonth" || u[0].Exhausted {
 		t.Errorf("daily's usage %s", r.body)
 	}
-	if reset := u[0].Windows[0].ResetAt; reset.Sub(time.Now()) > 24*time.Hour || reset.In(tokyo(t)).Hour() != 0 {
+	if reset := u[0].Windows[0].ResetAt; time.Until(reset) > 24*time.Hour || reset.In(tokyo(t)).Hour() != 0 {
 		t.Errorf("tokensPerDay resets at %s, want the next midnight in Tokyo", reset)
 	}
 	var s struct {

@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// BenchmarkV1ChatCompletion sends non-streamed /v1/chat/completions calls with 50 concurrent clients, with a
-// quota of every counted kind in force (so every call reserves and settles), and the same calls straight to
-// the mock. It reports requests per second and CPU per call of this process (API server, mock and clients
+// BenchmarkV1ChatCompletion sends /v1/chat/completions calls with 50 concurrent clients, with a quota of
+// every counted kind in force (so every call reserves and settles), and the same calls straight to the mock:
+// non-streamed, and streams of 50 tokens (one chunk each). It reports requests per second and CPU per call of this process (API server, mock and clients
 // together: subtract the direct run's to get the API server's) and of the PostgreSQL server (pg-µs/op).
 func BenchmarkV1ChatCompletion(b *testing.B) {
 	e := newMeterEnv(b, meterOptions{quotas: `- {name: all, subjects: {allUsers: true}, limits: {requestsPerMinute: 1000000000, tokensPerDay: 1000000000000, costPerMonth: "1000000"}}` + "\n"})
@@ -66,6 +66,11 @@ func BenchmarkV1ChatCompletion(b *testing.B) {
 		run(b, e.mockURL+"/openai/v1/chat/completions", "sk-direct", strings.Replace(body, "oai/mock-chat", "mock-chat", 1))
 	})
 	b.Run("v1-metered", func(b *testing.B) { run(b, e.base+"/v1/chat/completions", tok, body) })
+	stream := `{"model":"oai/fifty","messages":[{"role":"user","content":"Say hello"}],"stream":true}`
+	b.Run("direct-stream-50", func(b *testing.B) {
+		run(b, e.mockURL+"/openai/v1/chat/completions", "sk-direct", strings.Replace(stream, "oai/fifty", "mock-chat+tokens:50", 1))
+	})
+	b.Run("v1-metered-stream-50", func(b *testing.B) { run(b, e.base+"/v1/chat/completions", tok, stream) })
 }
 
 // procStat reads a process's parent and CPU time (user + system) from /proc.

@@ -32,7 +32,7 @@ func TestV1WithTheOfficialClient(t *testing.T) {
 	for _, m := range page.Data {
 		ids = append(ids, m.ID)
 	}
-	if strings.Join(ids, ",") != "oai/mock-chat,oai/slow,oai/broken,quiet/mock-chat,ant/mock-chat" {
+	if strings.Join(ids, ",") != "oai/mock-chat,oai/slow,oai/broken,oai/fifty,quiet/mock-chat,ant/mock-chat" {
 		t.Errorf("models %v", ids)
 	}
 
@@ -166,9 +166,9 @@ func TestV1Errors(t *testing.T) {
 		}
 		return apiErr
 	}
-	check("bad token", e.client("llmp_nope"), "oai/mock-chat", 401, "invalid_api_key")
-	check("model outside the token's list", e.client(tok), "ant/mock-chat", 403, "model_not_allowed")
-	check("unknown model", e.client(tok), "oai/nothing", 422, "unknown_model")
+	_ = check("bad token", e.client("llmp_nope"), "oai/mock-chat", 401, "invalid_api_key")
+	_ = check("model outside the token's list", e.client(tok), "ant/mock-chat", 403, "model_not_allowed")
+	_ = check("unknown model", e.client(tok), "oai/nothing", 422, "unknown_model")
 	client := e.client(tok)
 	sameMinute()
 	if _, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "oai/mock-chat", Messages: userMessage("hi")}); err != nil {

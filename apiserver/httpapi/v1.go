@@ -18,8 +18,8 @@ import (
 	"github.com/llmplatform/llmplatform/apiserver/service"
 )
 
-// tokenHolderKey is the context key of a /v1 request's token holder.
-const tokenHolderKey = "llmplatform.tokenHolder"
+// holderKey is the context key of a /v1 request's token holder.
+const holderKey = "llmplatform.holder"
 
 // mountV1 adds the OpenAI-compatible endpoint. Its errors are in OpenAI's format.
 func (a *MeteringAPI) mountV1(root *gin.RouterGroup) {
@@ -40,12 +40,12 @@ func (a *MeteringAPI) authenticateToken(c *gin.Context) {
 		writeOpenAIError(c, err)
 		return
 	}
-	c.Set(tokenHolderKey, h)
+	c.Set(holderKey, h)
 	c.Next()
 }
 
 func tokenHolder(c *gin.Context) *model.TokenHolder {
-	return c.MustGet(tokenHolderKey).(*model.TokenHolder)
+	return c.MustGet(holderKey).(*model.TokenHolder)
 }
 
 // openAIList is GET /v1/models's answer.

@@ -125,9 +125,11 @@ func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*
 	if err := st.RenewInstance(ctx, m.instance, o.Lease); err != nil {
 		return nil, err
 	}
-	bg, cancel := context.WithCancel(context.Background())
+	// The background work outlives the call that started it (ctx is the server's start-up).
+	detached := context.WithoutCancel(ctx)
+	bg, cancel := context.WithCancel(detached)
 	m.stopBG = cancel
-	go m.writeLoop()
+	go m.writeLoop(detached)
 	m.bgDone.Add(2)
 	go m.renewLoop(bg)
 	go m.retentionLoop(bg)
@@ -185,7 +187,7 @@ func (m *Meter) Reserve(ctx context.Context, req Request) (Reservation, error) {
 		}
 	}
 	if len(r.refusals) > 0 {
-		return nil, r.refused()
+		return nil, r.refused(ctx)
 	}
 	checks := countedChecks(quotas, userKey)
 	if len(checks) == 0 {
@@ -226,7 +228,7 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 		in.Enforce = append(in.Enforce, !c.q.shadow)
 	}
 	began := time.Now()
-	res, err := m.reserver.reserve(r.req.Caller.UserID, r.win, in)
+	res, err := m.reserver.reserve(ctx, r.req.Caller.UserID, r.win, in)
 	m.metrics.reserveSeconds.Observe(time.Since(began).Seconds())
 	if err != nil {
 		return nil, r.failed(ctx, err)
@@ -237,7 +239,7 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 		}
 	}
 	if res.Granted < in.Min {
-		return nil, r.refused()
+		return nil, r.refused(ctx)
 	}
 	if res.HeldTokens > 0 || res.HeldCost > 0 {
 		r.hold = &store.HoldDelta{UserID: r.req.Caller.UserID, Day: r.win.Day, Month: r.win.Month, Tokens: res.HeldTokens, CostMicros: res.HeldCost}
@@ -322,7 +324,7 @@ func (r *reservation) refuse(q *quota, ref Refusal) {
 
 // refused records the refusal and returns it as a *QuotaError. The refusal to show first is the one that
 // lasts longest (a model not allowed, then the latest reset): retrying sooner cannot succeed.
-func (r *reservation) refused() error {
+func (r *reservation) refused(ctx context.Context) error {
 	slices.SortStableFunc(r.refusals, func(a, b Refusal) int {
 		if a.ResetAt.IsZero() != b.ResetAt.IsZero() {
 			if a.ResetAt.IsZero() {
@@ -336,7 +338,7 @@ func (r *reservation) refused() error {
 	for _, ref := range r.refusals {
 		r.m.metrics.refusals.WithLabelValues(ref.Quota, ref.Limit, config.QuotaModeEnforce).Inc()
 	}
-	if err := r.m.enqueue(context.Background(), r.entry(Settlement{Outcome: OutcomeRefused, ErrorCode: refusalCode(r.refusals)})); err != nil {
+	if err := r.m.enqueue(context.WithoutCancel(ctx), r.entry(Settlement{Outcome: OutcomeRefused, ErrorCode: refusalCode(r.refusals)})); err != nil {
 		r.m.log.Error("Recording a quota refusal failed", "error", err)
 	}
 	return &QuotaError{Refusals: r.refusals}
@@ -357,7 +359,7 @@ func (r *reservation) failed(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		outcome, code = OutcomeStopped, "client_gone"
 	}
-	if qerr := r.m.enqueue(context.Background(), r.entry(Settlement{Outcome: outcome, ErrorCode: code})); qerr != nil {
+	if qerr := r.m.enqueue(context.WithoutCancel(ctx), r.entry(Settlement{Outcome: outcome, ErrorCode: code})); qerr != nil {
 		r.m.log.Error("Recording a failed reservation failed", "error", qerr)
 	}
 	if ctx.Err() != nil {

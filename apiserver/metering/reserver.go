@@ -11,8 +11,8 @@ import (
 // maxReserveBatch bounds the calls reserved in one database call.
 const maxReserveBatch = 100
 
-// reserveTimeout bounds one database reservation. It is not the caller's context: a batch serves several
-// callers, and one of them going away must not fail the others.
+// reserveTimeout bounds one database reservation. The caller's cancellation does not apply: a batch serves
+// several callers, and one of them going away must not fail the others.
 const reserveTimeout = 30 * time.Second
 
 // reserver reserves the calls of one user that arrive while a reservation of that user is in the database
@@ -48,8 +48,9 @@ type pendingCall struct {
 	err  error
 }
 
-// reserve reserves one call in the windows w, together with the user's other calls waiting meanwhile.
-func (r *reserver) reserve(userID string, w Windows, call store.ReserveCall) (store.ReserveResult, error) {
+// reserve reserves one call in the windows w, together with the user's other calls waiting meanwhile. It
+// waits for the database even when ctx ends: the batch may hold other callers' calls.
+func (r *reserver) reserve(ctx context.Context, userID string, w Windows, call store.ReserveCall) (store.ReserveResult, error) {
 	key := batchKey{userID, w.Minute.UnixNano(), w.Day.UnixNano(), w.Month.UnixNano()}
 	p := &pendingCall{call: call, done: make(chan struct{})}
 	r.mu.Lock()
@@ -63,7 +64,7 @@ func (r *reserver) reserve(userID string, w Windows, call store.ReserveCall) (st
 	q.busy = true
 	r.mu.Unlock()
 	if lead {
-		r.run(key, q)
+		r.run(context.WithoutCancel(ctx), key, q)
 	}
 	<-p.done
 	return p.res, p.err
@@ -71,7 +72,7 @@ func (r *reserver) reserve(userID string, w Windows, call store.ReserveCall) (st
 
 // run sends the waiting calls of a key as one batch. When more calls arrived meanwhile, another goroutine
 // sends them, so that the caller that led this batch is not held up by later ones.
-func (r *reserver) run(key batchKey, q *batchQueue) {
+func (r *reserver) run(ctx context.Context, key batchKey, q *batchQueue) {
 	r.mu.Lock()
 	n := min(len(q.waiting), maxReserveBatch)
 	calls := q.waiting[:n:n]
@@ -83,8 +84,8 @@ func (r *reserver) run(key batchKey, q *batchQueue) {
 	for i, p := range calls {
 		b.Calls[i] = p.call
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), reserveTimeout)
-	results, err := r.store.Reserve(ctx, b)
+	rctx, cancel := context.WithTimeout(ctx, reserveTimeout)
+	results, err := r.store.Reserve(rctx, b)
 	cancel()
 	for i, p := range calls {
 		if err != nil {
@@ -102,5 +103,5 @@ func (r *reserver) run(key batchKey, q *batchQueue) {
 		delete(r.queues, key)
 		return
 	}
-	go r.run(key, q)
+	go r.run(ctx, key, q)
 }

@@ -55,7 +55,7 @@ func (m *Meter) warnFull() {
 
 // writeLoop writes queued entries in batches: a batch is written when it is full, FlushInterval after its
 // first entry, on Flush, and at Close.
-func (m *Meter) writeLoop() {
+func (m *Meter) writeLoop(ctx context.Context) {
 	defer close(m.writerDone)
 	var batch []entry
 	timer := time.NewTimer(time.Hour)
@@ -64,7 +64,7 @@ func (m *Meter) writeLoop() {
 		select {
 		case e, ok := <-m.queue:
 			if !ok {
-				m.write(batch)
+				m.write(ctx, batch)
 				return
 			}
 			m.metrics.queued.Dec()
@@ -74,16 +74,16 @@ func (m *Meter) writeLoop() {
 			}
 			if len(batch) >= m.opts.MaxBatch {
 				timer.Stop()
-				m.write(batch)
+				m.write(ctx, batch)
 				batch = nil
 			}
 		case <-timer.C:
-			m.write(batch)
+			m.write(ctx, batch)
 			batch = nil
 		case ack := <-m.flushes:
 			timer.Stop()
 			batch = m.drain(batch)
-			m.write(batch)
+			m.write(ctx, batch)
 			batch = nil
 			close(ack)
 		}
@@ -109,24 +109,24 @@ func (m *Meter) drain(batch []entry) []entry {
 // write writes entries in batches of at most MaxBatch, retrying each until it succeeds: records are never
 // dropped while the meter runs (the queue fills and Settle waits instead). After Close they are retried until
 // Close's deadline, then logged as lost.
-func (m *Meter) write(entries []entry) {
+func (m *Meter) write(ctx context.Context, entries []entry) {
 	for len(entries) > 0 {
 		n := min(len(entries), m.opts.MaxBatch)
-		m.writeBatch(entries[:n])
+		m.writeBatch(ctx, entries[:n])
 		entries = entries[n:]
 	}
 }
 
-func (m *Meter) writeBatch(entries []entry) {
+func (m *Meter) writeBatch(ctx context.Context, entries []entry) {
 	b := m.aggregate(entries)
 	delay := 50 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if by := m.closeBy.Load(); by != nil {
-			ctx, cancel = context.WithDeadline(context.Background(), *by)
+			wctx, cancel = context.WithDeadline(ctx, *by)
 		}
 		began := time.Now()
-		err := m.store.WriteUsage(ctx, b)
+		err := m.store.WriteUsage(wctx, b)
 		cancel()
 		if err == nil {
 			m.metrics.writeSeconds.Observe(time.Since(began).Seconds())

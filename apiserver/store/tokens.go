@@ -11,7 +11,8 @@ import (
 	"github.com/llmplatform/llmplatform/apiserver/model"
 )
 
-const apiTokenColumns = `id, user_id, name, prefix, allowed_models, expires_at, created_at, last_used_at, revoked_at`
+//nolint:gosec // column names, not a credential
+const tokenColumns = `id, user_id, name, prefix, allowed_models, expires_at, created_at, last_used_at, revoked_at`
 
 func scanAPIToken(row pgx.Row) (*model.APIToken, error) {
 	var t model.APIToken
@@ -47,7 +48,7 @@ func (db *DB) CreateAPIToken(ctx context.Context, t *model.APIToken, secretHash 
 
 // APITokens lists a user's tokens, newest first.
 func (db *DB) APITokens(ctx context.Context, userID string) ([]model.APIToken, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE user_id = $1
+	rows, err := db.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1
 		ORDER BY created_at DESC, id DESC`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("listing API tokens: %w", err)
@@ -67,7 +68,7 @@ func (db *DB) APITokens(ctx context.Context, userID string) ([]model.APIToken, e
 // RevokeAPIToken revokes one of the user's tokens (again: a no-op) and returns it.
 func (db *DB) RevokeAPIToken(ctx context.Context, userID, id string) (*model.APIToken, error) {
 	return scanAPIToken(db.pool.QueryRow(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
-		WHERE id = $1 AND user_id = $2 RETURNING `+apiTokenColumns, id, userID))
+		WHERE id = $1 AND user_id = $2 RETURNING `+tokenColumns, id, userID))
 }
 
 // TokenHolder returns what the token with this secret hash authenticates: the token's state and its user's.
