@@ -330,6 +330,52 @@ func TestForgottenSettlementIsReleasedOnce(t *testing.T) {
 	}
 }
 
+// TestCloseWritesEverythingQueued: records still queued at shutdown are written by Close, and a call settled
+// after Close is written at once.
+func TestCloseWritesEverythingQueued(t *testing.T) {
+	f := newFixture(t, "")
+	m, err := metering.New(context.Background(), f.openPool(), f.cfg.Load, metering.Options{FlushInterval: time.Hour, MaxBatch: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var late metering.Reservation
+	for i := range 50 {
+		res, err := m.Reserve(context.Background(), request(10, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			late = res
+			continue
+		}
+		if err := res.Settle(context.Background(), usage(10, 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Full batches are written at once; the last 9 records wait for a flush that only Close brings.
+	deadline := time.Now().Add(5 * time.Second)
+	for f.scalar(`SELECT count(*) FROM usage_records`) != 40 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records written before Close, want the 4 full batches of 10", f.scalar(`SELECT count(*) FROM usage_records`))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.scalar(`SELECT count(*) FROM usage_records`); n != 49 {
+		t.Errorf("%d records after Close, want 49", n)
+	}
+	if err := late.Settle(context.Background(), usage(10, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.scalar(`SELECT count(*) FROM usage_records`); n != 50 {
+		t.Errorf("%d records after a settlement past Close, want 50", n)
+	}
+}
+
 // TestShadowNeverRefusesAndRecords: a Shadow quota's would-be refusals are recorded, never enforced.
 func TestShadowNeverRefusesAndRecords(t *testing.T) {
 	f := newFixture(t, `quotas:
