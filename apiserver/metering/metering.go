@@ -11,6 +11,25 @@
 //	call.MaxTokens = int(res.Grant().MaxOutputTokens)
 //	result, callErr := provider.Stream(ctx, call, emit)
 //	err = res.Settle(context.WithoutCancel(ctx), metering.Settlement{...}) // exactly once, even on failure
+//
+// How it stays exact and cheap (tables in store/migrations/0003_metering.sql):
+//
+//   - Counters: quota_counters holds each user's settled tokens and cost per day and month (platform time
+//     zone). Holds: quota_holds holds the worst cases of the calls in flight, summed per user and meter
+//     instance, and the requests of the current minute. A quota check sees counters + live holds.
+//   - Reserve is one call of the PL/pgSQL function metering_reserve: an advisory lock on the user, one read of
+//     counters and holds, the decision, one write of the hold. Concurrent calls of one user are reserved
+//     together in one such call and decided in order (reserver.go), so a busy user costs one round trip per
+//     batch. Requests whose quotas have no counted limit cost no round trip at all.
+//   - Grants: the answer is bounded to what every Enforce quota has room for (maxOutputTokensPerRequest, and
+//     the tokens and cost left after the prompt); a call is refused when fewer than MinGrant tokens fit. So
+//     concurrent calls never overshoot a budget by more than the prompt estimates miss.
+//   - Settle queues the usage record; a background writer writes batches in ONE statement each: the records,
+//     their daily rollups, refusal counts, the counters, the release of the holds and the tokens' last use.
+//     The queue is bounded (Settle waits when it is full) and Close writes what is queued.
+//   - Expiry: each meter instance (API server process) holds a lease in meter_instances, renewed every
+//     Lease/3. Holds count only while their instance's lease lasts, so a dead process's reservations stop
+//     counting when its lease ends; nothing releases them, so nothing can release them twice.
 package metering
 
 import (
