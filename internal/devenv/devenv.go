@@ -260,7 +260,7 @@ func (e *Env) startMock(ctx context.Context) error {
 	e.mock = p
 	e.MockURL = "http://" + e.opts.MockListen
 	if err := waitHTTP(ctx, e.MockURL+"/healthz", p, 30*time.Second); err != nil {
-		return err
+		return fmt.Errorf("%w (log: %s)", err, filepath.Join(e.LogDir, "mock-provider.log"))
 	}
 	e.watch(p)
 	e.say("Mock provider up at %s (OpenAI /openai/v1, Anthropic /anthropic, Gemini /gemini, Ollama /ollama)", e.MockURL)
@@ -430,18 +430,15 @@ func waitHTTP(ctx context.Context, url string, p *process, timeout time.Duration
 	}
 }
 
-// resolvePort replaces port 0 in a host:port address with a free port.
+// resolvePort checks that a host:port address is free now, replacing port 0 with a free port, so that a busy
+// port is reported at once rather than as a process that keeps failing to start.
 func resolvePort(ctx context.Context, addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", fmt.Errorf("address %q: %w", addr, err)
 	}
-	if port != "0" {
-		return addr, nil
-	}
-	l, err := new(net.ListenConfig).Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
+	l, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s is not free (%w): choose another address with --listen or --mock-listen", addr, err)
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil

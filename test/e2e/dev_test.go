@@ -5,7 +5,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -172,6 +175,7 @@ func TestDevEnvironment(t *testing.T) {
 	})
 
 	t.Run("changes to the tenant reach the running API server as files", func(t *testing.T) {
+		started := processStart(t, env.URL)
 		p := &llmv1.LLMPlatform{}
 		if err := c.Get(context.Background(), env.Platform, p); err != nil {
 			t.Fatal(err)
@@ -205,6 +209,36 @@ func TestDevEnvironment(t *testing.T) {
 			}
 			return nil
 		})
+		if now := processStart(t, env.URL); now != started {
+			t.Errorf("the API server was restarted (started at %s, now %s); config and keys must reach it as files", started, now)
+		}
+	})
+
+	t.Run("a pod template change starts a new API server", func(t *testing.T) {
+		started := processStart(t, env.URL)
+		p := &llmv1.LLMPlatform{}
+		if err := c.Get(context.Background(), env.Platform, p); err != nil {
+			t.Fatal(err)
+		}
+		patch := client.MergeFrom(p.DeepCopy())
+		p.Spec.APIServer.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
+		if err := c.Patch(context.Background(), p, patch); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, func() error {
+			if err := c.Get(context.Background(), env.Platform, p); err != nil {
+				return err
+			}
+			ready := meta.FindStatusCondition(p.Status.Conditions, llmv1.ConditionReady)
+			if ready == nil || ready.Status != metav1.ConditionTrue || p.Status.ObservedGeneration != p.Generation {
+				return errorf("platform generation %d, observed %d, Ready %+v", p.Generation, p.Status.ObservedGeneration, ready)
+			}
+			if now, err := processStartOrErr(env.URL); err != nil || now == started {
+				return errorf("API server started at %s (%v), want a new process", now, err)
+			}
+			return nil
+		})
+		modelIDs(t, env.URL, token) // the new process serves the same users: the session still works
 	})
 
 	t.Run("stopping leaves nothing running", func(t *testing.T) {
@@ -244,4 +278,38 @@ func lastMockKey(t *testing.T, mockURL string) string {
 		t.Fatal("the mock provider received no request")
 	}
 	return reqs[len(reqs)-1].Key
+}
+
+// processStart is the API server process's start time, from its Prometheus metrics.
+func processStart(t *testing.T, base string) string {
+	t.Helper()
+	s, err := processStartOrErr(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func processStartOrErr(base string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "process_start_time_seconds "); ok {
+			return v, nil
+		}
+	}
+	return "", errorf("no process_start_time_seconds in /metrics")
 }
