@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -235,7 +236,8 @@ func wantRulesOfRoleYAML(t *testing.T, objs []*unstructured.Unstructured) {
 
 // stderr is the error output of a failed command.
 func stderr(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		return string(ee.Stderr)
 	}
 	return ""
