@@ -13,10 +13,12 @@ export const ADMIN = { username: 'admin', password: 'admin-password-e2e' };
 /**
  * writeConfig writes a platform.yaml (open registration, cheap password hashing for speed) plus its secret
  * files into a new temporary directory, and returns the config path and the directory.
- * @param {string} extraYAML appended to the file (providers, quotas…)
+ * @param {string | ((dir: string) => string)} extra YAML appended to the file (providers, quotas…), or a
+ *   function of the directory that may write more files there (provider keys) and returns that YAML
  */
-export function writeConfig(extraYAML = '') {
+export function writeConfig(extra = '') {
   const dir = mkdtempSync(join(tmpdir(), 'llmp-e2e-cfg-'));
+  const extraYAML = typeof extra === 'function' ? extra(dir) : extra;
   const admin = join(dir, 'admin');
   mkdirSync(admin);
   writeFileSync(join(admin, 'username'), ADMIN.username);
@@ -48,7 +50,9 @@ export async function startAPIServer(o) {
   if (!existsSync(o.binary)) throw new Error(`no API server binary at ${o.binary}: run make build (or set LLMP_BINARY)`);
   const port = await freePort();
   const log = createWriteStream(o.logFile);
-  const child = spawn(o.binary, ['apiserver', '--config', o.config, '--listen', `127.0.0.1:${port}`], {
+  // No drain delay: nothing balances load in front of this server, and the run should end quickly.
+  const args = ['apiserver', '--config', o.config, '--listen', `127.0.0.1:${port}`, '--drain-delay', '0s', '--shutdown-timeout', '5s'];
+  const child = spawn(o.binary, args, {
     env: { ...process.env, DATABASE_URL: o.databaseURL },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

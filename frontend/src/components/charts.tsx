@@ -17,7 +17,9 @@ export interface Series {
 
 const W = 640;
 const H = 220;
-const PAD = { top: 12, right: 8, bottom: 28, left: 48 };
+const PAD = { top: 12, right: 8, bottom: 28 };
+/** The width of one character of the axis labels (11 px, tabular digits), for the room the y axis needs. */
+const AXIS_CHAR_W = 7;
 
 function niceMax(v: number): number {
   if (v <= 0) return 1;
@@ -36,7 +38,9 @@ export function StackedBars({ data, series, format, title }: {
 }) {
   const totals = data.map((d) => d.values.reduce((a, b) => a + b, 0));
   const max = niceMax(Math.max(0, ...totals));
-  const innerW = W - PAD.left - PAD.right;
+  const ticks = [0, 0.5, 1].map((f) => ({ f, label: format(max * f) }));
+  const left = 12 + AXIS_CHAR_W * Math.max(...ticks.map((tk) => tk.label.length));
+  const innerW = W - left - PAD.right;
   const innerH = H - PAD.top - PAD.bottom;
   const slot = data.length > 0 ? innerW / data.length : innerW;
   const barW = Math.max(2, Math.min(40, slot * 0.7));
@@ -45,16 +49,16 @@ export function StackedBars({ data, series, format, title }: {
   return (
     <figure className="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title} preserveAspectRatio="none">
-        {[0, 0.5, 1].map((f) => (
+        {ticks.map(({ f, label }) => (
           <g key={f}>
-            <line className="chart-grid" x1={PAD.left} x2={W - PAD.right} y1={y(max * f)} y2={y(max * f)} />
-            <text className="chart-axis" x={PAD.left - 6} y={y(max * f) + 4} textAnchor="end">
-              {format(max * f)}
+            <line className="chart-grid" x1={left} x2={W - PAD.right} y1={y(max * f)} y2={y(max * f)} />
+            <text className="chart-axis" x={left - 6} y={y(max * f) + 4} textAnchor="end">
+              {label}
             </text>
           </g>
         ))}
         {data.map((d, i) => {
-          const x = PAD.left + i * slot + (slot - barW) / 2;
+          const x = left + i * slot + (slot - barW) / 2;
           let acc = 0;
           return (
             <g key={d.label}>

@@ -86,6 +86,7 @@ export const en = {
   'chat.modelGone': '{id} (no longer available)',
   'chat.ownKey': '{name} (your key)',
   'chat.contextWindow': '{n} tokens of context',
+  'chat.maxOutput': 'answers up to {n} tokens',
   'chat.title': 'Title',
   'chat.titlePlaceholder': 'New conversation',
   'chat.systemPrompt': 'System prompt',
@@ -123,8 +124,8 @@ export const en = {
   'tags.add': 'Add',
   'tags.deleteConfirm': 'Delete tag',
 
-  'quota.exceeded': 'Quota “{name}”: {limit} used up.',
-  'quota.used': 'Used {used} of {max}.',
+  'quota.exceeded': 'Quota “{name}” refused this request: {limit}.',
+  'quota.used': 'Used {used} of {max}, {remaining} left.',
   'quota.maxIs': 'An answer may have at most {max} tokens.',
   'quota.modelNotAllowed': 'Quota “{name}” does not allow this model.',
   'quota.allowedModels': 'Allowed models',

@@ -88,6 +88,7 @@ export const zh: Record<MessageKey, string> = {
   'chat.modelGone': '{id}（已不可用）',
   'chat.ownKey': '{name}（你的密钥）',
   'chat.contextWindow': '上下文 {n} tokens',
+  'chat.maxOutput': '回答最多 {n} tokens',
   'chat.title': '标题',
   'chat.titlePlaceholder': '新对话',
   'chat.systemPrompt': '系统提示词',
@@ -125,8 +126,8 @@ export const zh: Record<MessageKey, string> = {
   'tags.add': '添加',
   'tags.deleteConfirm': '删除标签',
 
-  'quota.exceeded': '配额“{name}”：{limit}已用完。',
-  'quota.used': '已用 {used}，上限 {max}。',
+  'quota.exceeded': '配额“{name}”拒绝了此请求：{limit}。',
+  'quota.used': '已用 {used}，上限 {max}，剩余 {remaining}。',
   'quota.maxIs': '单次回答最多 {max} tokens。',
   'quota.modelNotAllowed': '配额“{name}”不允许使用此模型。',
   'quota.allowedModels': '允许的模型',

@@ -23,7 +23,7 @@ export function quotaText(q: QuotaRefusal, t: T, loc: string): string {
   if (q.limit === 'allowedModels') return t('quota.modelNotAllowed', { name: q.quota });
   const parts = [t('quota.exceeded', { name: q.quota, limit: t(limitLabels[q.limit]) })];
   if (q.limit === 'maxOutputTokensPerRequest') parts.push(t('quota.maxIs', { max: formatAmount(q.limit, q.max, loc) }));
-  else parts.push(t('quota.used', { used: formatAmount(q.limit, q.used, loc), max: formatAmount(q.limit, q.max, loc) }));
+  else parts.push(t('quota.used', { used: formatAmount(q.limit, q.used, loc), max: formatAmount(q.limit, q.max, loc), remaining: formatAmount(q.limit, q.remaining, loc) }));
   if (q.reset_at !== undefined) parts.push(t('quota.resetsAt', { time: formatDateTime(q.reset_at, loc) }));
   return parts.join(' ');
 }

@@ -106,7 +106,7 @@ describe('ConversationView', () => {
     renderWithProviders(<ConversationView id="c1" />);
     await typeAndSend('One more question');
     const alert = await screen.findByRole('alert');
-    expect(within(alert).getByText(/Quota “daily-tokens”: Tokens per day used up\. Used 20,000 of 20,000\. Resets .*2030/)).toBeTruthy();
+    expect(within(alert).getByText(/Quota “daily-tokens” refused this request: Tokens per day\. Used 20,000 of 20,000, 0 left\. Resets .*2030/)).toBeTruthy();
     await waitFor(() => expect(screen.getByRole<HTMLTextAreaElement>('textbox', { name: 'Message' }).value).toBe('One more question'));
   });
 

@@ -22,11 +22,12 @@ export function priceLine(m: ModelInfo, inLabel: string, outLabel: string): stri
   return `${inLabel} ${formatPrice(m.pricing.input)} · ${outLabel} ${formatPrice(m.pricing.output)}`;
 }
 
-/** modelHint describes the chosen model: its prices and context window, when known. */
+/** modelHint describes the chosen model beyond its option's text: where it runs and its context window. */
 function modelHint(m: ModelInfo, t: T, loc: string): string {
-  const parts = [priceLine(m, t('chat.priceIn'), t('chat.priceOut'))];
+  const parts: string[] = [m.provider_type];
   if (m.context_window > 0) parts.push(t('chat.contextWindow', { n: formatCompact(m.context_window, loc) }));
-  return parts.filter((p) => p !== '').join(' · ');
+  if (m.max_output_tokens > 0) parts.push(t('chat.maxOutput', { n: formatCompact(m.max_output_tokens, loc) }));
+  return parts.join(' · ');
 }
 
 export function ModelPicker({ value, onChange }: { value: string; onChange: (id: string) => void }) {

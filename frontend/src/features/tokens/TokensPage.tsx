@@ -129,19 +129,23 @@ function CreateToken({ base }: { base: string }) {
   return (
     <section className="card">
       <h2>{t('tokens.create')}</h2>
-      <form className="inline-form wrap" onSubmit={submit}>
-        <Field label={t('tokens.name')}>
-          <input name="name" required maxLength={100} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
-        </Field>
-        <Field label={t('tokens.expires')} hint={t('tokens.expiresHint')}>
-          <input name="expires" type="date" value={form.expires} onChange={(e) => setForm({ ...form, expires: e.target.value })} />
-        </Field>
-        <Field label={t('tokens.allowedModels')} hint={t('tokens.allowedModelsHint')}>
-          <input name="allowed_models" placeholder="openai/gpt-*" value={form.models} onChange={(e) => setForm({ ...form, models: e.target.value })} />
-        </Field>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending || form.name.trim() === ''}>
-          {t('tokens.create')}
-        </button>
+      <form className="form form-wide" onSubmit={submit}>
+        <div className="form-row">
+          <Field label={t('tokens.name')}>
+            <input name="name" required maxLength={100} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+          </Field>
+          <Field label={t('tokens.expires')} hint={t('tokens.expiresHint')}>
+            <input name="expires" type="date" value={form.expires} onChange={(e) => setForm({ ...form, expires: e.target.value })} />
+          </Field>
+          <Field label={t('tokens.allowedModels')} hint={t('tokens.allowedModelsHint')}>
+            <input name="allowed_models" placeholder="openai/gpt-*" value={form.models} onChange={(e) => setForm({ ...form, models: e.target.value })} />
+          </Field>
+        </div>
+        <div className="form-actions form-actions-start">
+          <button type="submit" className="btn btn-primary" disabled={create.isPending || form.name.trim() === ''}>
+            {t('tokens.create')}
+          </button>
+        </div>
       </form>
       {create.isError && <ErrorNote error={create.error} />}
       {created?.token !== undefined && <NewToken token={created.token} base={base} onDone={() => setCreated(null)} />}

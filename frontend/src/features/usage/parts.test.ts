@@ -19,7 +19,7 @@ describe('usage helpers', () => {
 
   it('describes refusals: tokens with their reset time, models without one', () => {
     expect(quotaText({ quota: 'daily', limit: 'tokensPerDay', used: '1200', max: '1000', remaining: '0', reset_at: '2030-01-02T00:00:00Z' }, t, 'en-US')).toMatch(
-      /^Quota “daily”: Tokens per day used up\. Used 1,200 of 1,000\. Resets .*2030/,
+      /^Quota “daily” refused this request: Tokens per day\. Used 1,200 of 1,000, 0 left\. Resets .*2030/,
     );
     expect(quotaText({ quota: 'gpt-only', limit: 'allowedModels', used: '', max: '', remaining: '' }, t, 'en-US')).toBe('Quota “gpt-only” does not allow this model.');
   });
