@@ -37,7 +37,8 @@ export function Layout() {
   const logout = useLogout();
   const platform = usePlatform();
   const [open, setOpen] = useState(false);
-  const keysAllowed = platform.data?.user_keys_allowed ?? true;
+  // The keys page is listed once the platform says users may bring their own keys.
+  const keysAllowed = platform.data?.user_keys_allowed === true;
   const nav = userNav.filter((n) => n.to !== '/keys' || keysAllowed);
   return (
     <div className={open ? 'shell nav-open' : 'shell'}>

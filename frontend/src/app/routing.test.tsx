@@ -69,7 +69,7 @@ describe('routing and sessions', () => {
     renderApp('/admin/users');
     await screen.findByText('This page is for administrators.');
     expect(screen.queryByRole('link', { name: 'Audit log' })).toBeNull();
-    expect(screen.getByRole('link', { name: 'Provider keys' })).toBeTruthy();
+    expect(await screen.findByRole('link', { name: 'Provider keys' })).toBeTruthy();
   });
 
   it('switches the whole interface to Chinese', async () => {

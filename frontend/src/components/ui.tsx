@@ -50,7 +50,25 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
   );
 }
 
-/** Dialog is a modal with a title; Escape and the backdrop close it, and focus moves into it. */
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/** trapTab keeps Tab and Shift+Tab inside a modal: past its last control focus wraps to the first. */
+function trapTab(e: KeyboardEvent, root: HTMLElement): void {
+  const items = [...root.querySelectorAll<HTMLElement>(FOCUSABLE)];
+  const first = items[0];
+  const last = items[items.length - 1];
+  if (first === undefined || last === undefined) return;
+  const inside = document.activeElement instanceof HTMLElement && root.contains(document.activeElement);
+  if (e.shiftKey && (!inside || document.activeElement === first)) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (!inside || document.activeElement === last)) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
+/** Dialog is a modal with a title; Escape and the backdrop close it, focus moves into it and stays there. */
 export function Dialog({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ReactNode; wide?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
@@ -60,6 +78,7 @@ export function Dialog({ title, onClose, children, wide }: { title: string; onCl
     first?.focus();
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') onClose();
+      else if (e.key === 'Tab' && ref.current !== null) trapTab(e, ref.current);
     };
     document.addEventListener('keydown', onKey);
     return () => {

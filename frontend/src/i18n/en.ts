@@ -103,6 +103,7 @@ export const en = {
   'chat.send': 'Send',
   'chat.stop': 'Stop',
   'chat.stopping': 'Stopping…',
+  'chat.stopHint': 'Stop the answer (Esc)',
   'chat.edit': 'Edit',
   'chat.deleteFrom': 'Delete from here',
   'chat.deleteFromConfirm': 'Delete this and all later messages',

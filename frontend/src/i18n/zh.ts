@@ -105,6 +105,7 @@ export const zh: Record<MessageKey, string> = {
   'chat.send': '发送',
   'chat.stop': '停止',
   'chat.stopping': '正在停止…',
+  'chat.stopHint': '停止生成（Esc）',
   'chat.edit': '编辑',
   'chat.deleteFrom': '从此处删除',
   'chat.deleteFromConfirm': '删除此消息及之后的全部消息',

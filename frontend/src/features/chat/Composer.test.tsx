@@ -41,4 +41,15 @@ describe('Composer', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Stop' }));
     expect(onStop).toHaveBeenCalled();
   });
+
+  it('stops the answer on Escape while it streams, and not otherwise', () => {
+    const onStop = vi.fn();
+    const { unmount } = render(<Harness onSend={() => undefined} onStop={onStop} />);
+    fireEvent.keyDown(screen.getByRole('textbox', { name: 'Message' }), { key: 'Escape' });
+    expect(onStop).not.toHaveBeenCalled();
+    unmount();
+    render(<Harness busy onSend={() => undefined} onStop={onStop} />);
+    fireEvent.keyDown(screen.getByRole('textbox', { name: 'Message' }), { key: 'Escape' });
+    expect(onStop).toHaveBeenCalledTimes(1);
+  });
 });

@@ -1,4 +1,7 @@
-/** The message box: Enter sends, Shift+Enter adds a line (and Enter while an IME is composing does neither). */
+/**
+ * The message box: Enter sends, Shift+Enter adds a line (and Enter while an IME is composing does neither);
+ * Escape stops the answer being generated.
+ */
 import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { useT } from '../../i18n';
 
@@ -21,6 +24,11 @@ export function Composer({ value, onChange, busy, stopping = false, onSend, onSt
   }, [value]);
   useEffect(() => ref.current?.focus(), []);
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Escape' && busy && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      onStop();
+      return;
+    }
     if (e.key !== 'Enter' || e.shiftKey || e.nativeEvent.isComposing) return;
     e.preventDefault();
     if (!busy) onSend();
@@ -43,7 +51,7 @@ export function Composer({ value, onChange, busy, stopping = false, onSend, onSt
         onKeyDown={onKeyDown}
       />
       {busy ? (
-        <button type="button" className="btn btn-danger" disabled={stopping} onClick={onStop}>
+        <button type="button" className="btn btn-danger" disabled={stopping} title={t('chat.stopHint')} aria-keyshortcuts="Escape" onClick={onStop}>
           {stopping ? t('chat.stopping') : t('chat.stop')}
         </button>
       ) : (

@@ -200,7 +200,8 @@ export default function KeysPage() {
   const loc = locale(usePrefs((s) => s.lang));
   const qc = useQueryClient();
   const platform = usePlatform();
-  const keys = useQuery({ queryKey: ['keys'], queryFn: keysApi.list, enabled: platform.data?.user_keys_allowed !== false });
+  // Ask for the keys once the platform says they are allowed (or could not say: the answer of /keys tells).
+  const keys = useQuery({ queryKey: ['keys'], queryFn: keysApi.list, enabled: platform.isSuccess ? platform.data.user_keys_allowed : platform.isError });
   const [editing, setEditing] = useState<ProviderKey | 'new' | null>(null);
   const [tests, setTests] = useState<Record<string, KeyTestResult>>({});
   const test = useMutation({
