@@ -46,4 +46,12 @@ const (
 	ReasonAccepted              = "Accepted"
 	ReasonSynced                = "Synced"
 	ReasonSyncFailed            = "SyncFailed"
+	// ReasonAPIServerNotReady: the platform's API server is not ready, so usage is not read from it.
+	ReasonAPIServerNotReady = "APIServerNotReady"
+	// ReasonAPIServerUnreachable: the operator cannot connect to the API server, or it does not answer.
+	ReasonAPIServerUnreachable = "APIServerUnreachable"
+	// ReasonTokenRejected: the API server refused the operator's internal token (HTTP 401).
+	ReasonTokenRejected = "TokenRejected"
+	// ReasonQuotaNotLoaded: the API server does not apply the quota (yet): its configuration lacks it.
+	ReasonQuotaNotLoaded = "QuotaNotLoaded"
 )

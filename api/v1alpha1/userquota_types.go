@@ -166,7 +166,8 @@ type SubjectUsage struct {
 	// user is the username.
 	User string `json:"user"`
 
-	// windows are the user's use in each limited window.
+	// windows are the user's use in each limited window. A requestsPerMinute window is listed only while the
+	// user has requests in the current minute.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=8
@@ -201,6 +202,8 @@ type WindowUsage struct {
 // +kubebuilder:printcolumn:name="Subjects",type=string,JSONPath=`.status.subjects`
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
+// +kubebuilder:printcolumn:name="Users",type=integer,JSONPath=`.status.matchedUsers`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type UserQuota struct {
 	metav1.TypeMeta `json:",inline"`
