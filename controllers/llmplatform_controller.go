@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -48,6 +49,9 @@ type LLMPlatformReconciler struct {
 
 	apply   applier
 	gateway *gatewayAPI
+	// usage holds the usage read from the API servers; usageEvents wakes the platforms whose usage changed.
+	usage       *usageStore
+	usageEvents <-chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=llmplatform.io,resources=llmplatforms,verbs=get;list;watch
@@ -81,6 +85,7 @@ func (r *LLMPlatformReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	defer func() { reterr = r.writeStatus(ctx, s, reterr) }()
 
 	phases := []func(context.Context, *platformState) error{
+		r.reportUsage,
 		r.reconcileSecrets,
 		r.reconcileDatabase,
 		r.reconcileProviders,
@@ -151,8 +156,9 @@ func (r *LLMPlatformReconciler) writeStatus(ctx context.Context, s *platformStat
 	return reconcileErr
 }
 
-// SetupWithManager watches the platforms, their children, the Secrets they reference and the quotas that
-// name them. HTTPRoutes are watched once a platform needs one and the cluster serves them.
+// SetupWithManager watches the platforms, their children, the Secrets they reference, the quotas that name
+// them and changes of their usage. HTTPRoutes are watched once a platform needs one and the cluster serves
+// them.
 func (r *LLMPlatformReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.apply = applier{client: r.Client, scheme: r.Scheme}
 	c, err := ctrl.NewControllerManagedBy(mgr).
@@ -171,6 +177,7 @@ func (r *LLMPlatformReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&batchv1.CronJob{}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.platformsReferencing)).
 		Watches(&llmv1.UserQuota{}, handler.EnqueueRequestsFromMapFunc(platformOfQuota), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Channel(r.usageEvents, &handler.EnqueueRequestForObject{})).
 		Build(r)
 	if err != nil {
 		return err

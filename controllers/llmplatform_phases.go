@@ -23,6 +23,16 @@ import (
 	"github.com/llmplatform/llmplatform/controllers/builders"
 )
 
+// reportUsage puts the user count and today's tokens, as last read from the API server, into the status.
+// Before the first read, and while reads fail, the status keeps what it showed (UserQuota's Synced condition
+// says why reads fail).
+func (r *LLMPlatformReconciler) reportUsage(_ context.Context, s *platformState) error {
+	if users, tokens, ok := r.usage.summary(client.ObjectKeyFromObject(s.platform)); ok {
+		s.platform.Status.Users, s.platform.Status.TokensToday = users, tokens
+	}
+	return nil
+}
+
 // reconcileSecrets creates the generated Secrets that do not exist yet. Existing ones are never written,
 // except to follow retainOnDelete with their owner reference.
 func (r *LLMPlatformReconciler) reconcileSecrets(ctx context.Context, s *platformState) error {

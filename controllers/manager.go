@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
@@ -59,31 +60,49 @@ func CacheOptions(namespaces []string) cache.Options {
 	return opts
 }
 
+// Options are the operator-wide settings.
+type Options struct {
+	// Builders are the settings of the builders (the default API server image).
+	Builders builders.Options
+	// Usage tunes the reads of usage from the platforms' API servers.
+	Usage UsageSyncOptions
+}
+
 // Reconcilers are the operator's reconcilers, as registered with a manager.
 type Reconcilers struct {
 	Platforms *LLMPlatformReconciler
 	Quotas    *UserQuotaReconciler
+	Usage     *UsageSyncReconciler
 }
 
-// Setup registers the cache indexes and the LLMPlatform and UserQuota reconcilers with the manager.
-func Setup(ctx context.Context, mgr ctrl.Manager, opts builders.Options) (*Reconcilers, error) {
+// Setup registers the cache indexes and the reconcilers with the manager: LLMPlatform, UserQuota, and the
+// usage reader that feeds both their statuses through a shared in-memory store.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) (*Reconcilers, error) {
 	if err := setupIndexes(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
 	recorder := mgr.GetEventRecorder(EventSource)
+	store := newUsageStore()
+	platformEvents, quotaEvents := make(chan event.GenericEvent), make(chan event.GenericEvent)
 	platforms := &LLMPlatformReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Recorder:  recorder,
-		Options:   opts,
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Scheme:      mgr.GetScheme(),
+		Recorder:    recorder,
+		Options:     opts.Builders,
+		usage:       store,
+		usageEvents: platformEvents,
 	}
 	if err := platforms.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	quotas := &UserQuotaReconciler{Client: mgr.GetClient(), Recorder: recorder}
+	quotas := &UserQuotaReconciler{Client: mgr.GetClient(), Recorder: recorder, usage: store, usageEvents: quotaEvents}
 	if err := quotas.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
-	return &Reconcilers{Platforms: platforms, Quotas: quotas}, nil
+	usage := newUsageSyncReconciler(mgr.GetClient(), opts.Usage, store, platformEvents, quotaEvents)
+	if err := usage.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	return &Reconcilers{Platforms: platforms, Quotas: quotas, Usage: usage}, nil
 }

@@ -40,8 +40,18 @@ type testOperator struct {
 	stop        func()
 }
 
+// noAPIServer is where the tests' operators read usage unless a test runs an API server: a local port
+// where nothing listens, so that reads fail at once instead of waiting for DNS.
+func noAPIServer(*llmv1.LLMPlatform) string { return "http://127.0.0.1:1" }
+
 // startOperator starts the operator for one namespace and stops it when the test ends.
 func startOperator(t *testing.T, cfg *rest.Config, namespace string) *testOperator {
+	t.Helper()
+	return startOperatorWith(t, cfg, namespace, UsageSyncOptions{APIServerURL: noAPIServer})
+}
+
+// startOperatorWith starts the operator with these usage reads.
+func startOperatorWith(t *testing.T, cfg *rest.Config, namespace string, usage UsageSyncOptions) *testOperator {
 	t.Helper()
 	scheme, err := NewScheme()
 	if err != nil {
@@ -65,7 +75,7 @@ func startOperator(t *testing.T, cfg *rest.Config, namespace string) *testOperat
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	reconcilers, err := Setup(ctx, mgr, builders.Options{APIServerImage: testImage})
+	reconcilers, err := Setup(ctx, mgr, Options{Builders: builders.Options{APIServerImage: testImage}, Usage: usage})
 	if err != nil {
 		t.Fatal(err)
 	}

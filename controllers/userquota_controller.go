@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
 )
@@ -25,11 +26,17 @@ import (
 // maxSubjectNames is how many users or roles the status's subjects summary names before counting the rest.
 const maxSubjectNames = 5
 
-// UserQuotaReconciler checks that a quota names an existing platform and reports the quota's status. The
-// platform's reconciler renders the quota into the platform's configuration (it watches quotas too).
+// UserQuotaReconciler checks that a quota names an existing platform and reports the quota's status, with
+// the usage last read from the platform's API server. The platform's reconciler renders the quota into the
+// platform's configuration (it watches quotas too).
 type UserQuotaReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
+
+	// usage holds the usage read from the API servers; usageEvents wakes the quotas of the platforms whose
+	// usage changed.
+	usage       *usageStore
+	usageEvents <-chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=llmplatform.io,resources=userquotas,verbs=get;list;watch
@@ -52,11 +59,12 @@ func (r *UserQuotaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	return ctrl.Result{}, r.writeStatus(ctx, q, quotaStatus(q, obs))
 }
 
-// quotaObservation is what a reconcile of a quota found. Usage read from the platform's API server joins it
-// when the operator syncs usage.
+// quotaObservation is what a reconcile of a quota found.
 type quotaObservation struct {
 	// Platform is the platform the quota names; nil when it does not exist or is being deleted.
 	Platform *llmv1.LLMPlatform
+	// Sync is what the last read of the platform's API server says of the quota; nil before the first read.
+	Sync *quotaSync
 }
 
 func (r *UserQuotaReconciler) observe(ctx context.Context, q *llmv1.UserQuota) (quotaObservation, error) {
@@ -70,17 +78,34 @@ func (r *UserQuotaReconciler) observe(ctx context.Context, q *llmv1.UserQuota) (
 	case !p.DeletionTimestamp.IsZero():
 		return quotaObservation{}, nil
 	}
-	return quotaObservation{Platform: p}, nil
+	return quotaObservation{Platform: p, Sync: r.usage.quota(client.ObjectKeyFromObject(p), q.Name)}, nil
 }
 
-// quotaStatus is the quota's status computed from the observations. Fields it does not compute are kept.
+// quotaStatus is the quota's status computed from the observations. Fields it does not compute are kept:
+// the usage last shown stays while reads fail (Synced says so), and until the first read after the
+// operator starts.
 func quotaStatus(q *llmv1.UserQuota, o quotaObservation) llmv1.UserQuotaStatus {
 	st := *q.Status.DeepCopy()
 	st.ObservedGeneration = q.Generation
 	st.Subjects = subjectsSummary(q.Spec.Subjects)
-	c := acceptedCondition(q, o)
-	c.ObservedGeneration = q.Generation
-	meta.SetStatusCondition(&st.Conditions, c)
+	set := func(c metav1.Condition) {
+		c.ObservedGeneration = q.Generation
+		meta.SetStatusCondition(&st.Conditions, c)
+	}
+	set(acceptedCondition(q, o))
+	switch {
+	case o.Platform == nil:
+		// No platform: no users, no usage, nothing to read it from.
+		meta.RemoveStatusCondition(&st.Conditions, llmv1.ConditionSynced)
+		st.MatchedUsers, st.Usage = 0, nil
+	case o.Sync == nil && meta.FindStatusCondition(st.Conditions, llmv1.ConditionSynced) != nil:
+		// Not read since the operator started: Synced and the usage stay as they were.
+	default:
+		set(syncedCondition(q, o.Sync))
+		if o.Sync != nil && o.Sync.Usage != nil {
+			st.MatchedUsers, st.Usage = o.Sync.Usage.MatchedUsers, o.Sync.Usage.Usage
+		}
+	}
 	return st
 }
 
@@ -97,6 +122,23 @@ func acceptedCondition(q *llmv1.UserQuota, o quotaObservation) metav1.Condition 
 	}
 	return condition(llmv1.ConditionAccepted, metav1.ConditionTrue, llmv1.ReasonAccepted,
 		fmt.Sprintf("LLMPlatform %q applies the quota (%s)", name, mode))
+}
+
+// syncedCondition sets Synced from the last read of the platform's API server.
+func syncedCondition(q *llmv1.UserQuota, s *quotaSync) metav1.Condition {
+	name := q.Spec.PlatformRef.Name
+	switch {
+	case s == nil:
+		return condition(llmv1.ConditionSynced, metav1.ConditionUnknown, llmv1.ReasonReconciling,
+			fmt.Sprintf("Usage has not been read yet from the API server of LLMPlatform %q", name))
+	case s.Failure != nil:
+		return condition(llmv1.ConditionSynced, metav1.ConditionFalse, s.Failure.Reason, s.Failure.Message)
+	case s.Usage == nil:
+		return condition(llmv1.ConditionSynced, metav1.ConditionFalse, llmv1.ReasonQuotaNotLoaded, fmt.Sprintf(
+			"The API server of LLMPlatform %q does not apply the quota yet: it loads quotas from its configuration file, which the kubelet updates within a minute or two of a change; if this lasts, see the API server's logs", name))
+	}
+	return condition(llmv1.ConditionSynced, metav1.ConditionTrue, llmv1.ReasonSynced,
+		fmt.Sprintf("Usage read from the API server of LLMPlatform %q", name))
 }
 
 // subjectsSummary describes the subjects for display: "users: alice, bob", "roles: admin", "all users".
@@ -143,13 +185,14 @@ func (r *UserQuotaReconciler) writeStatus(ctx context.Context, q *llmv1.UserQuot
 	return nil
 }
 
-// SetupWithManager watches quotas, and platforms as they appear and disappear.
+// SetupWithManager watches quotas, platforms as they appear and disappear, and changes of platforms' usage.
 func (r *UserQuotaReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	existence := predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("userquota").
 		For(&llmv1.UserQuota{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&llmv1.LLMPlatform{}, handler.EnqueueRequestsFromMapFunc(r.quotasOf), builder.WithPredicates(existence)).
+		WatchesRawSource(source.Channel(r.usageEvents, handler.EnqueueRequestsFromMapFunc(r.quotasOf))).
 		Complete(r)
 }
 

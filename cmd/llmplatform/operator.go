@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -14,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
 	"github.com/llmplatform/llmplatform/controllers"
 	"github.com/llmplatform/llmplatform/controllers/builders"
 	"github.com/llmplatform/llmplatform/internal/version"
@@ -34,8 +37,14 @@ type operatorFlags struct {
 	leaderElectionNamespace string
 	watchNamespaces         string
 	apiServerImage          string
+	usageSyncPeriod         time.Duration
+	apiServerURL            string
 	zap                     zap.Options
 }
+
+// minUsageSyncPeriod is the shortest --usage-sync-period: the API server computes its usage answers at most
+// once every 5 s anyway.
+const minUsageSyncPeriod = time.Second
 
 // parseOperatorFlags reads the operator's flags. The default API server image is LLMPLATFORM_IMAGE, or the
 // operator's own image: the one image holds both.
@@ -53,6 +62,8 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorFlags, error)
 		image = builders.DefaultImageRepository + ":" + version.Version
 	}
 	fs.StringVar(&f.apiServerImage, "apiserver-image", image, "API server image of platforms that do not set spec.apiServer.image (default: $LLMPLATFORM_IMAGE, else the operator's own image)")
+	fs.DurationVar(&f.usageSyncPeriod, "usage-sync-period", controllers.DefaultUsageSyncPeriod, "least time between two reads of one platform's usage from its API server, for the UserQuota and LLMPlatform statuses; each wait is up to half of it longer, at random (at least 1s)")
+	fs.StringVar(&f.apiServerURL, "apiserver-url", "", "base URL at which to read every platform's usage instead of its API server's Service (http://<platform>-apiserver.<namespace>.svc:80): for `make dev`, which runs one platform's API server on this machine")
 	crconfig.RegisterFlags(fs)
 	f.zap.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -61,7 +72,24 @@ func parseOperatorFlags(args []string, stderr io.Writer) (*operatorFlags, error)
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if f.usageSyncPeriod < minUsageSyncPeriod {
+		return nil, fmt.Errorf("--usage-sync-period=%s: must be at least %s", f.usageSyncPeriod, minUsageSyncPeriod)
+	}
+	if f.apiServerURL != "" {
+		if u, err := url.Parse(f.apiServerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--apiserver-url=%q: want an http:// or https:// URL with a host", f.apiServerURL)
+		}
+	}
 	return f, nil
+}
+
+// usageOptions are the settings of the usage reads.
+func (f *operatorFlags) usageOptions() controllers.UsageSyncOptions {
+	opts := controllers.UsageSyncOptions{Period: f.usageSyncPeriod}
+	if f.apiServerURL != "" {
+		opts.APIServerURL = func(*llmv1.LLMPlatform) string { return f.apiServerURL }
+	}
+	return opts
 }
 
 // namespaces is the list given to --watch-namespaces, without blanks; empty means all namespaces.
@@ -104,7 +132,8 @@ func runOperator(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	if _, err := controllers.Setup(ctx, mgr, builders.Options{APIServerImage: f.apiServerImage}); err != nil {
+	opts := controllers.Options{Builders: builders.Options{APIServerImage: f.apiServerImage}, Usage: f.usageOptions()}
+	if _, err := controllers.Setup(ctx, mgr, opts); err != nil {
 		return fmt.Errorf("setting up the reconcilers: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
@@ -114,6 +143,7 @@ func runOperator(ctx context.Context, args []string) error {
 		return err
 	}
 	ctrl.Log.WithName("operator").Info("Starting the operator", "version", version.Version,
-		"apiServerImage", f.apiServerImage, "namespaces", f.namespaces(), "leaderElection", f.leaderElect)
+		"apiServerImage", f.apiServerImage, "namespaces", f.namespaces(), "leaderElection", f.leaderElect,
+		"usageSyncPeriod", f.usageSyncPeriod.String(), "apiServerURL", f.apiServerURL)
 	return mgr.Start(ctx)
 }

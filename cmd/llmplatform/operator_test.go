@@ -32,15 +32,24 @@ func TestOperatorFlags(t *testing.T) {
 	if f.metricsAddr != ":8080" || f.probeAddr != ":8081" || f.leaderElect || f.apiServerImage != "registry.example/llmplatform:v9" || len(f.namespaces()) != 0 {
 		t.Errorf("defaults %+v", f)
 	}
-	f, err = parseOperatorFlags([]string{"--watch-namespaces= team-a, ,team-b", "--leader-elect", "--apiserver-image=img:2", "--zap-log-level=debug"}, &bytes.Buffer{})
+	if u := f.usageOptions(); u.Period != controllers.DefaultUsageSyncPeriod || u.APIServerURL != nil {
+		t.Errorf("default usage options %+v: want the default period and the platforms' Services", u)
+	}
+	f, err = parseOperatorFlags([]string{"--watch-namespaces= team-a, ,team-b", "--leader-elect", "--apiserver-image=img:2", "--zap-log-level=debug",
+		"--usage-sync-period=45s", "--apiserver-url=http://127.0.0.1:8080"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(f.namespaces(), []string{"team-a", "team-b"}) || !f.leaderElect || f.apiServerImage != "img:2" {
 		t.Errorf("parsed %+v, namespaces %v", f, f.namespaces())
 	}
-	if _, err := parseOperatorFlags([]string{"--no-such-flag"}, &bytes.Buffer{}); err == nil {
-		t.Error("an unknown flag was accepted")
+	if u := f.usageOptions(); u.Period != 45*time.Second || u.APIServerURL == nil || u.APIServerURL(&llmv1.LLMPlatform{}) != "http://127.0.0.1:8080" {
+		t.Errorf("usage options %+v", u)
+	}
+	for _, bad := range [][]string{{"--no-such-flag"}, {"--usage-sync-period=100ms"}, {"--apiserver-url=127.0.0.1:8080"}, {"--apiserver-url=ftp://x"}} {
+		if _, err := parseOperatorFlags(bad, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v was accepted", bad)
+		}
 	}
 	var help bytes.Buffer
 	if _, err := parseOperatorFlags([]string{"-h"}, &help); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "-watch-namespaces") {

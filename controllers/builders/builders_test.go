@@ -530,6 +530,9 @@ func TestURLAndHTTPRoute(t *testing.T) {
 			if got := URL(p); got != tt.wantURL {
 				t.Errorf("URL = %q, want %q", got, tt.wantURL)
 			}
+			if got := ServiceURL(p); got != "http://acme-apiserver.tenants.svc:80" {
+				t.Errorf("ServiceURL = %q, the Service whatever the route", got)
+			}
 			r := HTTPRoute(p)
 			if (r != nil) != tt.wantHTTP {
 				t.Fatalf("HTTPRoute = %v, want one: %v", r, tt.wantHTTP)

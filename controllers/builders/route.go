@@ -2,6 +2,8 @@ package builders
 
 import (
 	"maps"
+	"net"
+	"strconv"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	gwapiv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -49,6 +51,12 @@ func URL(p *llmv1.LLMPlatform) string {
 		return "https://" + string(gw.Hostnames[0])
 	}
 	return ""
+}
+
+// ServiceURL is the API server's base URL inside the cluster, through its Service: where the operator reads
+// usage (/internal/v1).
+func ServiceURL(p *llmv1.LLMPlatform) string {
+	return "http://" + net.JoinHostPort(APIServerName(p)+"."+p.Namespace+".svc", strconv.Itoa(ServicePort))
 }
 
 // Ingress routes the platform's host to the API server's Service. Nil without spec.ingress.
