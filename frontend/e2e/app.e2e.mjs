@@ -288,6 +288,49 @@ void test('create an API token: its secret is shown once and answers on /v1/chat
   assert.ok(body.usage.total_tokens > 0);
 });
 
+/**
+ * answered waits until no answer streams in the page and the last answer is stored (its usage line shows).
+ * @param {import('playwright-core').Page} page
+ */
+async function answered(page) {
+  await page.locator('.msg-assistant.streaming').waitFor({ state: 'detached' });
+  await page.locator('.msg-assistant').last().getByText(/→ \d+ tokens/).waitFor();
+}
+
+void test('regenerate, edit-and-resend and delete-from-here replace what followed', async () => {
+  const page = bobsPage();
+  await page.goto(`${base()}/chat`);
+  await newConversation(page, 'Edits', MODELS.chat);
+  const id = /\/chat\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? '';
+  const get = await apiAs(bob.name, bob.password);
+  const messages = async () => /** @type {Schemas['MessagePage']} */ (await get(`/conversations/${id}/messages`)).items;
+  await page.getByRole('textbox', { name: 'Message' }).fill('First question');
+  await page.keyboard.press('Enter');
+  await answered(page);
+  const [, firstAnswer] = await messages();
+
+  await page.getByRole('button', { name: 'Regenerate' }).click();
+  await page.locator('.msg-assistant.streaming').waitFor();
+  await answered(page);
+  const afterRegenerate = await messages();
+  assert.deepEqual(afterRegenerate.map((m) => m.role), ['user', 'assistant']);
+  assert.notEqual(afterRegenerate[1].id, firstAnswer.id, 'the answer was replaced');
+
+  const user = page.locator('.msg-user').first();
+  await user.getByRole('button', { name: 'Edit' }).click();
+  await page.getByRole('textbox', { name: 'Edit the message' }).fill('Second question');
+  await page.getByRole('button', { name: 'Save and send' }).click();
+  await answered(page);
+  assert.equal(await page.getByText('First question').count(), 0);
+  const afterEdit = await messages();
+  assert.deepEqual(afterEdit.map((m) => [m.role, m.role === 'user' ? m.content : '']), [['user', 'Second question'], ['assistant', '']]);
+
+  await page.locator('.msg-user').first().getByRole('button', { name: 'Delete from here' }).click();
+  await page.getByRole('button', { name: 'Delete this and all later messages' }).click();
+  await page.getByText('Send the first message below.').waitFor();
+  assert.deepEqual(await messages(), []);
+});
+
 void test('a quota refusal says which quota refused and when it resets, and gives the text back', async () => {
   const page = await newPage();
   await register(page, TIGHT_USER);
