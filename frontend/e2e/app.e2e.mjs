@@ -73,6 +73,26 @@ async function shot(page, name) {
   if (viewport !== null && height > viewport.height) await page.setViewportSize(viewport);
 }
 
+/**
+ * assertFits fails when something in the page sticks out past the right edge of the window (a phone would
+ * have to scroll sideways), tables and code blocks aside: they scroll inside their own box.
+ * @param {import('playwright-core').Page} page @param {string} what
+ */
+async function assertFits(page, what) {
+  const sticking = await page.evaluate(() => {
+    const w = window.innerWidth;
+    return Array.from(document.querySelectorAll('body *'))
+      .filter((el) => el.closest('.table-wrap, .code-block, .sidebar') === null)
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.right > w + 1;
+      })
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`)
+      .slice(0, 5);
+  });
+  assert.deepEqual(sticking, [], `${what} fits the window`);
+}
+
 /** @param {import('playwright-core').Page} page @param {string} login @param {string} password */
 async function logIn(page, login, password) {
   await page.goto(`${base()}/login`);
@@ -422,16 +442,20 @@ void test('screenshots of every main page (desktop; phone width in Chinese and d
   await phone.goto(`${base()}/login`);
   await shot(phone, 'phone-zh-dark-login');
   await logIn(phone, bob.name, bob.password);
+  await phone.getByRole('link', { name: /Plans/ }).waitFor();
   await shot(phone, 'phone-zh-dark-chat-list');
+  await assertFits(phone, 'the conversation list');
   await phone.getByRole('link', { name: /Plans/ }).click();
   await phone.locator('.msg-assistant').first().waitFor();
   await shot(phone, 'phone-zh-dark-conversation');
+  await assertFits(phone, 'a conversation');
   await phone.getByRole('button', { name: '菜单' }).click();
   await phone.waitForTimeout(250);
   await shot(phone, 'phone-zh-dark-menu');
-  for (const path of ['usage', 'tokens']) {
+  for (const path of ['usage', 'tokens', 'keys', 'settings']) {
     await phone.goto(`${base()}/${path}`);
     await phone.getByRole('heading', { level: 1 }).waitFor();
-    await shot(phone, `phone-zh-dark-${path}`);
+    await shot(phone, `phone-zh-dark-${path.replace('/', '-')}`);
+    await assertFits(phone, path);
   }
 });
