@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -65,6 +66,9 @@ type Options struct {
 	MockListen string
 	// ReadyTimeout bounds the wait for the platform to become Ready (default 3 minutes).
 	ReadyTimeout time.Duration
+	// UsageSyncPeriod is how often the operator reads the tenant's usage into the UserQuota and LLMPlatform
+	// statuses (default 5s: one tenant, and its API server caches the answer that long anyway).
+	UsageSyncPeriod time.Duration
 	// Out receives progress lines (default os.Stdout).
 	Out io.Writer
 }
@@ -130,7 +134,7 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 			e.Stop()
 		}
 	}()
-	for _, step := range []func(context.Context) error{e.prepareDirs, e.startControlPlane, e.startPostgres, e.startMock, e.startOperator, e.startTenant} {
+	for _, step := range []func(context.Context) error{e.prepareDirs, e.startControlPlane, e.forgetPods, e.startPostgres, e.startMock, e.startOperator, e.startTenant} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -169,6 +173,9 @@ func withDefaults(ctx context.Context, o Options) (Options, error) {
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 3 * time.Minute
+	}
+	if o.UsageSyncPeriod == 0 {
+		o.UsageSyncPeriod = 5 * time.Second
 	}
 	if o.Out == nil {
 		o.Out = os.Stdout
@@ -238,6 +245,23 @@ func (e *Env) startControlPlane(context.Context) error {
 	return nil
 }
 
+// forgetPods deletes the Deployments the operator rendered in an earlier run. Processes do not survive a
+// restart of make dev, as pods do not survive a cluster whose nodes all restarted: the API server starts
+// again from the Deployment the operator renders now (perhaps with a new binary), not from the last run's,
+// and no stale status from the last run says it is ready.
+func (e *Env) forgetPods(ctx context.Context) error {
+	var list appsv1.DeploymentList
+	if err := e.Client.List(ctx, &list, client.MatchingLabels{builders.LabelManagedBy: builders.ManagedBy}); err != nil {
+		return fmt.Errorf("listing the operator's Deployments: %w", err)
+	}
+	for i := range list.Items {
+		if err := e.Client.Delete(ctx, &list.Items[i]); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting Deployment %s/%s of the last run: %w", list.Items[i].Namespace, list.Items[i].Name, err)
+		}
+	}
+	return nil
+}
+
 func (e *Env) startPostgres(ctx context.Context) error {
 	pg, err := startPostgres(ctx, filepath.Join(e.opts.StateDir, "postgres"), filepath.Join(e.LogDir, "postgres.log"))
 	if err != nil {
@@ -269,10 +293,11 @@ func (e *Env) startMock(ctx context.Context) error {
 
 func (e *Env) startOperator(context.Context) error {
 	// The operator's metrics and health endpoints serve a cluster's Prometheus and kubelet; here they would
-	// only take ports.
+	// only take ports. It reads usage from the API server on this machine, as there is no Service DNS here.
 	//nolint:gosec,noctx // our own binary; stopped with a grace period by process.stop, not killed by a context
 	cmd := exec.Command(e.opts.Binary, "operator", "--kubeconfig="+e.Kubeconfig,
-		"--metrics-bind-address=0", "--health-probe-bind-address=0")
+		"--metrics-bind-address=0", "--health-probe-bind-address=0", "--apiserver-url=http://"+e.opts.Listen,
+		"--usage-sync-period="+e.opts.UsageSyncPeriod.String())
 	p, err := startProcess("the operator", cmd, filepath.Join(e.LogDir, "operator.log"), syscall.SIGTERM)
 	if err != nil {
 		return err

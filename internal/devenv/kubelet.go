@@ -153,7 +153,8 @@ func (k *kubelet) runContainer(ctx context.Context, spec *corev1.PodSpec) error 
 		delay := min(firstBackoff<<k.restarts, maxBackoff)
 		k.restarts++
 		k.nextStart = time.Now().Add(delay)
-		k.say("The API server stopped (%v); restarting it in %s. Its log: %s", k.proc.exitError(), delay, k.logPath)
+		k.say("The API server stopped (%v); restarting it in %s. The end of its log (%s):\n    %s",
+			k.proc.exitError(), delay, k.logPath, lastLine(k.logPath))
 		k.proc = nil
 	}
 	if k.proc != nil || time.Now().Before(k.nextStart) {

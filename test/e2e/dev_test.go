@@ -31,8 +31,9 @@ import (
 
 // TestDevEnvironment is `make dev` without a terminal, used as a developer would: the dev tenant comes up
 // Ready with its API server run from the rendered Deployment; a new user registers and streams a chat through
-// the mock provider with a key from the mounted provider Secret; a change to the tenant and a rotated key
-// reach the running API server as files; and stopping leaves nothing running.
+// the mock provider with a key from the mounted provider Secret; the operator reads the usage into the
+// UserQuota and LLMPlatform statuses; a change to the tenant and a rotated key reach the running API server
+// as files, a pod template change starts a new one; and stopping leaves nothing running.
 func TestDevEnvironment(t *testing.T) {
 	state, err := os.MkdirTemp("", "llmp-e2e-dev-")
 	if err != nil {
@@ -172,6 +173,40 @@ func TestDevEnvironment(t *testing.T) {
 		if key := lastMockKey(t, env.MockURL); key != "sk-mock-dev-one" && key != "sk-mock-dev-two" {
 			t.Errorf("the mock was called with key %q, not one of the pool's mounted keys", key)
 		}
+	})
+
+	t.Run("the operator reads the usage into the UserQuota and LLMPlatform statuses", func(t *testing.T) {
+		eventually(t, time.Minute, func() error {
+			q := &llmv1.UserQuota{}
+			if err := c.Get(context.Background(), types.NamespacedName{Namespace: env.Platform.Namespace, Name: "dev-everyone"}, q); err != nil {
+				return err
+			}
+			if cond := meta.FindStatusCondition(q.Status.Conditions, llmv1.ConditionSynced); cond == nil || cond.Status != metav1.ConditionTrue {
+				return errorf("UserQuota Synced = %+v", cond)
+			}
+			var carol *llmv1.SubjectUsage
+			for i := range q.Status.Usage {
+				if q.Status.Usage[i].User == "carol" {
+					carol = &q.Status.Usage[i]
+				}
+			}
+			if q.Status.MatchedUsers < 2 || carol == nil {
+				return errorf("UserQuota status: %d matched users, usage %+v; want the admin and carol, with carol's use", q.Status.MatchedUsers, q.Status.Usage)
+			}
+			for _, w := range carol.Windows {
+				if w.Limit == "tokensPerDay" && w.Used != "0" && w.Used != "" {
+					p := &llmv1.LLMPlatform{}
+					if err := c.Get(context.Background(), env.Platform, p); err != nil {
+						return err
+					}
+					if p.Status.Users < 2 || p.Status.TokensToday == 0 {
+						return errorf("LLMPlatform status users %d, tokensToday %d", p.Status.Users, p.Status.TokensToday)
+					}
+					return nil
+				}
+			}
+			return errorf("carol's windows %+v show no tokens used today", carol.Windows)
+		})
 	})
 
 	t.Run("changes to the tenant reach the running API server as files", func(t *testing.T) {
