@@ -102,6 +102,18 @@ func TestInstallersApplyToARealAPIServer(t *testing.T) {
 				}
 			}},
 	}
+	t.Run("the chart refuses values that cannot work", func(t *testing.T) {
+		for _, bad := range []struct{ set, want string }{
+			{"watchNamespaces=team-a", "watchNamespaces"},
+			{"logLevel=verbose", "logLevel"},
+			{"replicaCount=2,leaderElection.enabled=false", "leaderElection"},
+		} {
+			out, err := exec.Command(helm, "template", "llmp", chart, "--set", bad.set).CombinedOutput()
+			if err == nil || !strings.Contains(string(out), bad.want) {
+				t.Errorf("helm template --set %s: %v, want an error naming %s:\n%s", bad.set, err, bad.want, out)
+			}
+		}
+	})
 	t.Run("the demo's mock provider Deployment runs the binary with valid flags", func(t *testing.T) {
 		objs, err := devenv.ReadObjects(filepath.Join(repoRoot, "config", "samples"))
 		if err != nil {
