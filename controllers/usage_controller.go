@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -184,18 +183,21 @@ func (r *UsageSyncReconciler) token(ctx context.Context, p *llmv1.LLMPlatform) (
 }
 
 // record stores a platform's read and, when it differs from the previous one, wakes the reconcilers that
-// write the platform's and its quotas' statuses. A failure is logged when it begins or changes, and its end.
+// write the platform's and its quotas' statuses. A failure is logged when it begins or changes, and its end;
+// an API server that is not ready yet is the platform's conditions' business.
 func (r *UsageSyncReconciler) record(ctx context.Context, p *llmv1.LLMPlatform, u *platformUsage) error {
 	changed, previous := r.store.put(client.ObjectKeyFromObject(p), u)
 	if !changed {
 		return nil
 	}
 	log := ctrl.LoggerFrom(ctx)
+	notReady := func(f *syncFailure) bool { return f != nil && f.Reason == llmv1.ReasonAPIServerNotReady }
 	switch f := u.Failure; {
+	case notReady(f):
 	case f != nil && (previous == nil || *previous != *f):
-		log.Info("Reading usage from the API server failed", "LLMPlatform", klog.KObj(p), "reason", f.Reason, "message", f.Message)
-	case f == nil && previous != nil:
-		log.Info("Reading usage from the API server works again", "LLMPlatform", klog.KObj(p))
+		log.Info("Reading usage from the API server failed", "reason", f.Reason, "message", f.Message)
+	case f == nil && previous != nil && !notReady(previous):
+		log.Info("Reading usage from the API server works again")
 	}
 	for _, ch := range r.wake {
 		select {
