@@ -81,6 +81,10 @@ test-go: ## Run only the Go tests (unit, envtest, PostgreSQL).
 e2e: ## Run the end-to-end tests: make dev driven by a test, the installers' dry-run, the browser tests.
 	hack/test-e2e.sh
 
+.PHONY: bench
+bench: build ## Measure load, idle streams, the operator and the UI size against the targets (docs/benchmarks.md); BENCH_FLAGS adds flags.
+	go run ./test/bench -llmplatform $(LOCALBIN)/llmplatform $(BENCH_FLAGS)
+
 # e2e-tools installs what the end-to-end tests need and prints their paths for hack/test-e2e.sh.
 .PHONY: e2e-tools
 e2e-tools: $(HELM) $(KUSTOMIZE)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 	"github.com/llmplatform/llmplatform/internal/version"
 )
 
-const apiserverUsage = `Usage: llmplatform apiserver [--config FILE] [--listen ADDR] [--log-level LEVEL]
+const apiserverUsage = `Usage: llmplatform apiserver [--config FILE] [--listen ADDR] [--log-level LEVEL] [--pprof-listen ADDR]
 
 Runs a tenant's API server: the REST API under /api/v1, the web UI at /, Swagger UI at /docs,
 /healthz, /readyz and /metrics.
@@ -41,6 +43,7 @@ func runAPIServer(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: the config's logLevel, else info)")
 	drain := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, keep serving this long with /readyz failing before closing the listener")
 	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "then wait this long for open requests (streams) to finish")
+	pprofAddr := fs.String("pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; off when empty (never expose it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,11 +71,38 @@ func runAPIServer(ctx context.Context, args []string) error {
 		// The config's logLevel follows reloads; a --log-level flag pins it.
 		srv.Settings.OnChange(func(_ context.Context, s *settings.Snapshot) { _ = lv.UnmarshalText([]byte(s.Config.LogLevel)) })
 	}
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			return err
+		}
+	}
 	l, err := new(net.ListenConfig).Listen(ctx, "tcp", *listen)
 	if err != nil {
 		return err
 	}
 	return srv.Serve(ctx, l)
+}
+
+// servePprof serves net/http/pprof on its own listener until ctx ends, for profiling (make bench). It is a
+// separate address so that the profiles are never reachable through the API's route.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	l, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() { _ = srv.Serve(l) }()
+	log.Warn("Serving Go profiles", "address", l.Addr().String())
+	return nil
 }
 
 func orDefault(s, def string) string {
