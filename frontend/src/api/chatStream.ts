@@ -17,7 +17,7 @@
  */
 import { authedFetch, ApiError, toApiError } from './client';
 import { readSSE } from './sse';
-import type { SendMessageInput, StreamDone, StreamError, StreamUsage } from './types';
+import type { RegenerateInput, SendMessageInput, StreamDone, StreamError, StreamUsage } from './types';
 
 /** How long the stream may stay completely silent (no delta, no heartbeat) before it counts as cut. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
@@ -35,10 +35,10 @@ export type StreamResult =
   | { outcome: 'aborted' }
   | { outcome: 'interrupted' };
 
-/** Where and what to send. `path` is relative to /api/v1. */
+/** Where and what to send. `path` is relative to /api/v1; `stream` is left out of the body (the default, true). */
 export interface StreamRequest {
   path: string;
-  body: Pick<SendMessageInput, 'content'> | Record<string, never>;
+  body: Omit<SendMessageInput, 'stream'> | Omit<RegenerateInput, 'stream'>;
   signal: AbortSignal;
   idleTimeoutMs?: number;
 }

@@ -56,7 +56,6 @@ export interface List<T> {
   items: T[];
 }
 
-export type ModelPrice = Schemas['Price'];
 /** A model the user may use now: a platform provider's or one of the user's own keys'. */
 export type ModelInfo = Schemas['ModelInfo'];
 export type ProviderType = Schemas['ProviderType'];
