@@ -202,9 +202,12 @@ func (e *Env) say(format string, args ...any) {
 	_, _ = fmt.Fprintf(e.opts.Out, "[%5.1fs] %s\n", time.Since(e.started).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// prepareDirs creates the state directory. It is world-traversable (not readable) because PostgreSQL runs
-// as its own user when the runner is root.
+// prepareDirs creates the state directory, with empty logs for this run. It is world-traversable (not
+// readable) because PostgreSQL runs as its own user when the runner is root.
 func (e *Env) prepareDirs(context.Context) error {
+	if err := os.RemoveAll(e.LogDir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(e.LogDir, 0o750); err != nil {
 		return err
 	}
