@@ -376,12 +376,13 @@ void test('add an own provider key, test it, and find its model in the picker', 
   await dialog.getByLabel('Model 1: name').fill('mock-chat');
   await dialog.getByLabel(/Model 1: input price/).fill('0.1');
   await dialog.getByLabel(/Model 1: output price/).fill('0.2');
+  await shot(page, 'keys-add');
   await dialog.getByRole('button', { name: 'Save' }).click();
   const row = page.getByRole('row', { name: /My gateway/ });
   await row.getByText('mock-chat ($0.1/M / $0.2/M)').waitFor();
   await row.getByRole('button', { name: 'Test' }).click();
   await row.getByText(/The key works\./).waitFor();
-  await shot(page, 'keys');
+  await shot(page, 'keys-tested');
 
   await page.getByRole('link', { name: 'Chat' }).click();
   await page.getByRole('button', { name: 'New conversation' }).first().click();
