@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,14 +29,16 @@ type idleResult struct {
 	OpenSeconds    float64 `json:"open_seconds"`
 	RSSClosedMiB   float64 `json:"rss_closed_mib"`
 	GoroutinesLeft float64 `json:"goroutines_after_close"`
+	// Profiles are the heap profile taken with the streams open, and its top allocations.
+	Profiles []string `json:"profiles,omitempty"`
 }
 
 // measureIdleStreams starts a fresh API server, warms it with ordinary calls, then opens n streams of the
 // mock's idle model (first token at once, the next after 1,000 s) and reads the server's resident memory
 // before and after. The streams are spread over the users' tokens.
-func measureIdleStreams(ctx context.Context, st *stack, n int) (idleResult, error) {
+func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string) (idleResult, error) {
 	res := idleResult{Streams: n}
-	if err := st.startAPIServer("apiserver-idle"); err != nil {
+	if err := st.startAPIServer(ctx, "apiserver-idle"); err != nil {
 		return res, err
 	}
 	warm := &loadRunner{st: st, warmup: 500 * time.Millisecond, duration: 2 * time.Second}
@@ -72,6 +75,9 @@ func measureIdleStreams(ctx context.Context, st *stack, n int) (idleResult, erro
 	res.Opened = int(opened.Load())
 	_ = sleepCtx(ctx, 3*time.Second)
 	open, err := st.apiMemory(ctx)
+	if err == nil && profileDir != "" {
+		res.Profiles, err = saveHeapProfile(ctx, st.pprofURL, filepath.Join(profileDir, "apiserver-idle-streams.heap.pprof"))
+	}
 	cancel()
 	wg.Wait()
 	transport.CloseIdleConnections()
@@ -106,7 +112,7 @@ func openIdleStream(ctx context.Context, client *http.Client, url, token string,
 	if err != nil {
 		return
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode != http.StatusOK {
 		return
 	}
@@ -151,7 +157,7 @@ func scrape(ctx context.Context, url string) (map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", url, res.Status)
 	}

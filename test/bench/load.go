@@ -228,7 +228,7 @@ func doRequest(ctx context.Context, client *http.Client, url, token string, body
 	if err != nil {
 		return sample{}, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode != http.StatusOK {
 		data, _ := io.ReadAll(io.LimitReader(res.Body, 512))
 		return sample{}, fmt.Errorf("%s: %s", res.Status, data)

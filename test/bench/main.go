@@ -134,9 +134,11 @@ func run(ctx context.Context, args []string) error {
 	if err != nil || o.keep {
 		logf("logs and configuration kept in %s", dir)
 	} else {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 	}
-	printReport(os.Stdout, res)
+	if perr := printReport(os.Stdout, res); perr != nil {
+		return errors.Join(err, perr)
+	}
 	if werr := writeJSON(o.out, res); werr != nil {
 		return errors.Join(err, werr)
 	}
@@ -172,12 +174,12 @@ func measure(ctx context.Context, o *options, res *results, dir, bin, self strin
 
 // measureServers runs the load rounds, the profiles and the idle streams against one stack.
 func measureServers(ctx context.Context, o *options, res *results, dir, bin, self string) error {
-	st, err := startStack(ctx, dir, bin, self)
+	st, err := startStack(ctx, dir, bin, self, o.users)
 	defer st.stop()
 	if err != nil {
 		return err
 	}
-	if err := st.startAPIServer("apiserver"); err != nil {
+	if err := st.startAPIServer(ctx, "apiserver"); err != nil {
 		return err
 	}
 	if err := st.createUsers(ctx, o.users); err != nil {
@@ -208,7 +210,7 @@ func measureServers(ctx context.Context, o *options, res *results, dir, bin, sel
 			logf("idle streams: the open-files limit (%d) allows %d streams, not %d", limit, n, o.streams)
 		}
 		logf("idle streams: opening %d", n)
-		r, err := measureIdleStreams(ctx, st, n)
+		r, err := measureIdleStreams(ctx, st, n, o.profile)
 		if err != nil {
 			return fmt.Errorf("idle streams: %w", err)
 		}
@@ -219,20 +221,28 @@ func measureServers(ctx context.Context, o *options, res *results, dir, bin, sel
 
 // targets are the three ways to the mock.
 func targets(st *stack) (direct, proxy, api *target) {
+	direct, proxy, api, _ = allTargets(st)
+	return direct, proxy, api
+}
+
+// allTargets are the three ways to the mock, and the API server for the user whom no quota names.
+func allTargets(st *stack) (direct, proxy, api, unmetered *target) {
 	direct = &target{name: "direct", url: st.mockURL + "/openai/v1", model: upstreamPlain, streamModel: upstreamStream,
 		pid: st.mock.pid(), tokens: []string{"sk-bench"}}
 	proxy = &target{name: "proxy", url: st.proxyURL + "/openai/v1", model: upstreamPlain, streamModel: upstreamStream,
 		pid: st.proxy.pid(), tokens: []string{"sk-bench"}}
 	api = &target{name: "apiserver", url: st.apiURL + "/v1", model: modelPlain, streamModel: modelStream,
 		pid: st.api.pid(), tokens: st.tokens}
-	return direct, proxy, api
+	unmetered = &target{name: "unmetered", url: api.url, model: modelPlain, streamModel: modelStream,
+		pid: st.api.pid(), tokens: []string{st.unmetered}}
+	return direct, proxy, api, unmetered
 }
 
 // roundScenarios is one round: for each mode and concurrency, the targets one after the other (so that the
 // numbers compared are measured close together); the API server with one user and with the mix of users
-// (the same at one client).
+// (the same at one client), and up to 50 clients, for the user whom no quota names (no reservation).
 func roundScenarios(st *stack, o *options) []scenario {
-	direct, proxy, api := targets(st)
+	direct, proxy, api, unmetered := allTargets(st)
 	var out []scenario
 	for _, stream := range []bool{false, true} {
 		for _, c := range o.clients {
@@ -241,6 +251,9 @@ func roundScenarios(st *stack, o *options) []scenario {
 				scenario{target: api, users: 1, stream: stream, clients: c})
 			if c > 1 && o.users > 1 {
 				out = append(out, scenario{target: api, users: o.users, stream: stream, clients: c})
+			}
+			if c <= 50 {
+				out = append(out, scenario{target: unmetered, users: 1, stream: stream, clients: c})
 			}
 		}
 	}
@@ -305,14 +318,14 @@ func describeMachine() machine {
 }
 
 func writeJSON(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
+	return os.WriteFile(path, append(data, '\n'), 0o600)
 }
 
 // logf prints progress on stderr; the tables go to stdout.

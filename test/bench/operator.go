@@ -72,7 +72,7 @@ type operatorBench struct {
 
 func (ob *operatorBench) run(ctx context.Context) (operatorResult, error) {
 	res := operatorResult{Platforms: ob.n}
-	assets, err := exec.CommandContext(ctx, filepath.Join(ob.root, "hack", "envtest-bins.sh")).Output()
+	assets, err := exec.CommandContext(ctx, filepath.Join(ob.root, "hack", "envtest-bins.sh")).Output() //nolint:gosec // the repository's own script
 	if err != nil {
 		return res, fmt.Errorf("hack/envtest-bins.sh: %w", err)
 	}
@@ -115,22 +115,22 @@ func (ob *operatorBench) run(ctx context.Context) (operatorResult, error) {
 		}
 	}
 
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := freeAddr(ctx)
 	if err != nil {
 		return res, err
 	}
-	probeAddr, err := freeAddr()
+	probeAddr, err := freeAddr(ctx)
 	if err != nil {
 		return res, err
 	}
-	op, err := startProcess(ob.dir, "operator", nil, ob.bin, "operator", "--kubeconfig="+kubeconfigPath,
+	op, err := startProcess(ctx, ob.dir, "operator", nil, ob.bin, "operator", "--kubeconfig="+kubeconfigPath,
 		"--metrics-bind-address="+metricsAddr, "--health-probe-bind-address="+probeAddr, "--watch-namespaces="+ns,
 		"--apiserver-image=ghcr.io/llmplatform/llmplatform:bench")
 	if err != nil {
 		return res, err
 	}
 	defer op.stop(10 * time.Second)
-	if err := op.waitReady("http://"+probeAddr+"/readyz", time.Minute); err != nil {
+	if err := op.waitReady(ctx, "http://"+probeAddr+"/readyz", time.Minute); err != nil {
 		return res, err
 	}
 	counters := func() (opCounters, error) { return readOpCounters(ctx, "http://"+metricsAddr+"/metrics") }
@@ -221,7 +221,7 @@ func readKubeWrites(ctx context.Context, cfg *rest.Config) (map[string]float64, 
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("kube-apiserver /metrics: %s", res.Status)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,26 +21,29 @@ type process struct {
 	err  error
 }
 
-// startProcess starts argv with the harness's environment plus env.
-func startProcess(dir, name string, env []string, argv ...string) (*process, error) {
+// startProcess starts argv with the harness's environment plus env. When ctx ends, the process is told to
+// stop (SIGTERM), and killed 10 s later.
+func startProcess(ctx context.Context, dir, name string, env []string, argv ...string) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
-	out, err := os.Create(logPath)
+	out, err := os.Create(logPath) //nolint:gosec // the harness's own work directory
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) //nolint:gosec // the binaries under measurement, as the flags name them
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group: a Ctrl-C of the harness reaches the harness, which stops its children in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		out.Close()
+		_ = out.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
-		out.Close()
+		_ = out.Close()
 		close(p.done)
 	}()
 	return p, nil
@@ -74,34 +76,46 @@ func (p *process) stop(grace time.Duration) {
 }
 
 // waitReady polls url until it answers 200, the process ends, or timeout passes.
-func (p *process) waitReady(url string, timeout time.Duration) error {
+func (p *process) waitReady(ctx context.Context, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if p.exited() {
-			return fmt.Errorf("%s exited (%v); see %s", p.name, p.err, p.log)
+			return fmt.Errorf("%s exited (%w); see %s", p.name, p.err, p.log)
 		}
-		res, err := client.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return nil
-			}
+		if ready(ctx, client, url) {
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not ready at %s after %s; see %s", p.name, url, timeout, p.log)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
 	}
 }
 
+// ready reports whether url answers 200.
+func ready(ctx context.Context, client *http.Client, url string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = res.Body.Close()
+	return res.StatusCode == http.StatusOK
+}
+
 // freeAddr returns a free 127.0.0.1 address for a child process to listen on.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(ctx context.Context) (string, error) {
+	l, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
 
@@ -116,6 +130,3 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
-
-// errInterrupted: the harness was interrupted (Ctrl-C).
-var errInterrupted = errors.New("interrupted")

@@ -18,7 +18,7 @@ const profileSeconds = 8
 // users once more, outside the rounds (profiling costs a little CPU), with a CPU profile of the API server
 // taken meanwhile. It saves each profile and its top functions (go tool pprof -top) in o.profile.
 func captureProfiles(ctx context.Context, st *stack, o *options) ([]string, error) {
-	if err := os.MkdirAll(o.profile, 0o755); err != nil {
+	if err := os.MkdirAll(o.profile, 0o750); err != nil { //nolint:gosec // the directory the -profile flag names
 		return nil, err
 	}
 	_, _, api := targets(st)
@@ -48,11 +48,11 @@ func captureProfiles(ctx context.Context, st *stack, o *options) ([]string, erro
 			if view.flag == "-cum" {
 				args = append(args, "-cum")
 			}
-			out, err := exec.CommandContext(ctx, "go", append(args, path)...).CombinedOutput()
+			out, err := exec.CommandContext(ctx, "go", append(args, path)...).CombinedOutput() //nolint:gosec // go tool pprof on the profile just saved
 			if err != nil {
 				return paths, fmt.Errorf("go tool pprof: %w: %s", err, out)
 			}
-			if err := os.WriteFile(path+view.suffix, out, 0o644); err != nil {
+			if err := os.WriteFile(path+view.suffix, out, 0o600); err != nil { //nolint:gosec // under the -profile directory
 				return paths, err
 			}
 			paths = append(paths, path+view.suffix)
@@ -63,7 +63,31 @@ func captureProfiles(ctx context.Context, st *stack, o *options) ([]string, erro
 
 // fetchProfile saves a CPU profile of profileSeconds from a /debug/pprof endpoint.
 func fetchProfile(ctx context.Context, base, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, profileSeconds), nil)
+	return fetchTo(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, profileSeconds), path)
+}
+
+// saveHeapProfile saves the heap profile of a /debug/pprof endpoint and its top allocations in use (go tool
+// pprof -top -sample_index=inuse_space) next to it.
+func saveHeapProfile(ctx context.Context, base, path string) ([]string, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil { //nolint:gosec // under the -profile directory
+		return nil, err
+	}
+	if err := fetchTo(ctx, base+"/debug/pprof/heap", path); err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=30", "-sample_index=inuse_space", path).CombinedOutput() //nolint:gosec // go tool pprof on the profile just saved
+	if err != nil {
+		return nil, fmt.Errorf("go tool pprof: %w: %s", err, out)
+	}
+	if err := os.WriteFile(path+".top.txt", out, 0o600); err != nil { //nolint:gosec // under the -profile directory
+		return nil, err
+	}
+	return []string{path, path + ".top.txt"}, nil
+}
+
+// fetchTo saves what url answers in path.
+func fetchTo(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
@@ -71,16 +95,16 @@ func fetchProfile(ctx context.Context, base, path string) error {
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("profile: %s", res.Status)
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // a path under the -profile directory
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(f, res.Body); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -124,7 +124,8 @@ func goals(res *results) []goal {
 }
 
 // printReport prints the results as Markdown tables.
-func printReport(w io.Writer, res *results) {
+func printReport(out io.Writer, res *results) error {
+	w := &strings.Builder{}
 	fmt.Fprintf(w, "\n## Machine\n\n%s\n", res.Machine)
 	if gs := goals(res); len(gs) > 0 {
 		fmt.Fprintf(w, "\n## Targets (ranges over %d rounds)\n\n| target | goal | measured | |\n|---|---|---|---|\n", max(len(res.Rounds), 1))
@@ -166,10 +167,12 @@ func printReport(w io.Writer, res *results) {
 		fmt.Fprintf(w, "\nProfile: %s", p)
 	}
 	fmt.Fprintln(w)
+	_, err := io.WriteString(out, w.String())
+	return err
 }
 
 // printLoad prints one table per mode: a row per concurrency and target.
-func printLoad(w io.Writer, rounds [][]loadResult) {
+func printLoad(w *strings.Builder, rounds [][]loadResult) {
 	keys, rs := byKey(rounds)
 	for _, mode := range []string{"plain-16", "stream-50"} {
 		title := "Non-streamed, 16-token answers"
@@ -183,11 +186,14 @@ func printLoad(w io.Writer, rounds [][]loadResult) {
 				continue
 			}
 			name := r[0].Target
-			if name == "apiserver" {
+			switch name {
+			case "apiserver":
 				name = fmt.Sprintf("API server, %d user", r[0].Users)
 				if r[0].Users > 1 {
 					name += "s"
 				}
+			case "unmetered":
+				name = "API server, no quota (diagnostic)"
 			}
 			errs := 0
 			for _, x := range r {

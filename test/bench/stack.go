@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,9 +34,10 @@ const (
 )
 
 // platformConfig is the API server's platform.yaml: one OpenAI provider on the mock, with prices, and a
-// quota with every counted limit over all users, so that every call reserves in PostgreSQL and is
-// metered. The limits are far above what the benchmark uses. %[1]s is the work directory, %[2]s the mock's
-// URL.
+// quota with every counted limit over the benchmark's users, so that every call of theirs reserves in
+// PostgreSQL. The limits are far above what the benchmark uses. One more user, whom no quota names, shows
+// what the calls cost without a reservation (its usage is still recorded). %[1]s is the work directory, %[2]s
+// the mock's URL, %[3]s the metered users.
 const platformConfig = `platform: bench
 auth:
   registration: Open
@@ -55,7 +57,7 @@ providers:
       - {name: idle, upstreamName: "` + upstreamIdle + `", pricing: {input: "1", output: "2"}, maxOutputTokens: 1000}
 quotas:
   - name: everyone
-    subjects: {allUsers: true}
+    subjects: {users: [%[3]s]}
     limits: {requestsPerMinute: 1000000000, tokensPerDay: 1000000000000, tokensPerMonth: 1000000000000, costPerMonth: "100000000"}
 `
 
@@ -74,39 +76,40 @@ type stack struct {
 	api        *process
 	apiURL     string
 	pprofURL   string
-	// tokens are personal API tokens of distinct users, in order.
-	tokens []string
+	// tokens are personal API tokens of distinct metered users, in order; unmetered is the unmetered user's.
+	tokens    []string
+	unmetered string
 }
 
 // startStack starts PostgreSQL, the mock and the proxy, and writes the API server's configuration.
-func startStack(ctx context.Context, dir, bin, self string) (*stack, error) {
+func startStack(ctx context.Context, dir, bin, self string, users int) (*stack, error) {
 	s := &stack{dir: dir, bin: bin}
 	if err := s.startPostgres(ctx); err != nil {
 		return s, err
 	}
 	var err error
-	if s.mock, s.mockURL, err = s.listen("mock", nil, bin, "mock-provider", "--tokens-per-second=0", "--time-to-first-token=0s", "--record=1"); err != nil {
+	if s.mock, s.mockURL, err = s.listen(ctx, "mock", nil, bin, "mock-provider", "--tokens-per-second=0", "--time-to-first-token=0s", "--record=1"); err != nil {
 		return s, err
 	}
-	if err := s.mock.waitReady(s.mockURL+"/healthz", 30*time.Second); err != nil {
+	if err := s.mock.waitReady(ctx, s.mockURL+"/healthz", 30*time.Second); err != nil {
 		return s, err
 	}
-	if s.proxy, s.proxyURL, err = s.listen("proxy", nil, self, "proxy", "-upstream="+s.mockURL); err != nil {
+	if s.proxy, s.proxyURL, err = s.listen(ctx, "proxy", nil, self, "proxy", "-upstream="+s.mockURL); err != nil {
 		return s, err
 	}
-	if err := s.proxy.waitReady(s.proxyURL+"/healthz", 30*time.Second); err != nil {
+	if err := s.proxy.waitReady(ctx, s.proxyURL+"/healthz", 30*time.Second); err != nil {
 		return s, err
 	}
-	return s, s.writeConfig()
+	return s, s.writeConfig(users)
 }
 
 // listen starts a child that takes its address as --listen/-listen, on a free port.
-func (s *stack) listen(name string, env []string, argv ...string) (*process, string, error) {
-	addr, err := freeAddr()
+func (s *stack) listen(ctx context.Context, name string, env []string, argv ...string) (*process, string, error) {
+	addr, err := freeAddr(ctx)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := startProcess(s.dir, name, env, append(argv, "-listen="+addr)...)
+	p, err := startProcess(ctx, s.dir, name, env, append(argv, "-listen="+addr)...)
 	return p, "http://" + addr, err
 }
 
@@ -119,7 +122,7 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, "CREATE DATABASE bench"); err != nil {
 		return err
 	}
@@ -141,14 +144,24 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	return nil
 }
 
-func (s *stack) writeConfig() error {
+// userName names the benchmark's i-th metered user.
+func userName(i int) string { return fmt.Sprintf("bench%03d", i) }
+
+// unmeteredUser is the user whom no quota names.
+const unmeteredUser = "unmetered"
+
+func (s *stack) writeConfig(users int) error {
+	names := make([]string, users)
+	for i := range names {
+		names[i] = userName(i)
+	}
 	enc := make([]byte, 32)
 	_, _ = rand.Read(enc)
 	files := map[string]string{
 		"secrets/jwt":   base64.RawURLEncoding.EncodeToString(enc) + "-bench-signing-key",
 		"secrets/enc":   base64.StdEncoding.EncodeToString(enc),
 		"secrets/key":   "sk-bench-0123456789",
-		"platform.yaml": fmt.Sprintf(platformConfig, s.dir, s.mockURL),
+		"platform.yaml": fmt.Sprintf(platformConfig, s.dir, s.mockURL, strings.Join(names, ", ")),
 	}
 	for name, content := range files {
 		p := filepath.Join(s.dir, name)
@@ -164,41 +177,49 @@ func (s *stack) writeConfig() error {
 
 // startAPIServer starts an API server process (stopping the previous one), with its profiles served on a
 // separate address.
-func (s *stack) startAPIServer(name string) error {
+func (s *stack) startAPIServer(ctx context.Context, name string) error {
 	s.api.stop(30 * time.Second)
-	pprofAddr, err := freeAddr()
+	pprofAddr, err := freeAddr(ctx)
 	if err != nil {
 		return err
 	}
 	s.pprofURL = "http://" + pprofAddr
-	s.api, s.apiURL, err = s.listen(name, []string{"DATABASE_URL=" + s.dbURL}, s.bin, "apiserver",
+	s.api, s.apiURL, err = s.listen(ctx, name, []string{"DATABASE_URL=" + s.dbURL}, s.bin, "apiserver",
 		"--config="+filepath.Join(s.dir, "platform.yaml"), "--pprof-listen="+pprofAddr, "--drain-delay=0s", "--shutdown-timeout=5s")
 	if err != nil {
 		return err
 	}
-	return s.api.waitReady(s.apiURL+"/readyz", time.Minute)
+	return s.api.waitReady(ctx, s.apiURL+"/readyz", time.Minute)
 }
 
-// createUsers registers n users with a personal API token each (appending to s.tokens).
+// createUsers registers n metered users with a personal API token each, and the unmetered user.
 func (s *stack) createUsers(ctx context.Context, n int) error {
-	for i := len(s.tokens); i < n; i++ {
-		name := fmt.Sprintf("bench%03d", i)
-		var auth struct {
-			AccessToken string `json:"access_token"`
-		}
-		if err := s.call(ctx, "/api/v1/auth/register", "", map[string]string{
-			"username": name, "email": name + "@example.com", "password": "password-of-" + name}, &auth); err != nil {
+	for i := range n {
+		tok, err := s.createUser(ctx, userName(i))
+		if err != nil {
 			return err
 		}
-		var tok struct {
-			Token string `json:"token"`
-		}
-		if err := s.call(ctx, "/api/v1/tokens", auth.AccessToken, map[string]string{"name": "bench"}, &tok); err != nil {
-			return err
-		}
-		s.tokens = append(s.tokens, tok.Token)
+		s.tokens = append(s.tokens, tok)
 	}
-	return nil
+	var err error
+	s.unmetered, err = s.createUser(ctx, unmeteredUser)
+	return err
+}
+
+// createUser registers a user and returns a new personal API token of theirs.
+func (s *stack) createUser(ctx context.Context, name string) (string, error) {
+	var auth struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := s.call(ctx, "/api/v1/auth/register", "", map[string]string{
+		"username": name, "email": name + "@example.com", "password": "password-of-" + name}, &auth); err != nil {
+		return "", err
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	err := s.call(ctx, "/api/v1/tokens", auth.AccessToken, map[string]string{"name": "bench"}, &tok)
+	return tok.Token, err
 }
 
 // call POSTs a JSON body to the API server and decodes a 2xx answer into out.
@@ -219,7 +240,7 @@ func (s *stack) call(ctx context.Context, path, bearer string, body, out any) er
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	data, _ := io.ReadAll(res.Body)
 	if res.StatusCode/100 != 2 {
 		return fmt.Errorf("POST %s: %s: %s", path, res.Status, data)
