@@ -32,6 +32,26 @@ func (m *Meter) renewLoop(ctx context.Context) {
 	}
 }
 
+// leaseLoop gives back the leases that lay unused for LeaseIdle, or whose day has passed, checking every
+// LeaseIdle/2.
+func (m *Meter) leaseLoop(ctx context.Context) {
+	defer m.bgDone.Done()
+	t := time.NewTicker(m.opts.LeaseIdle / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		day := m.Windows(m.opts.Now()).Day
+		m.releaseLeases(ctx, func(l *lease) bool {
+			return now.Sub(l.lastUse) < m.opts.LeaseIdle && l.win.Day.Equal(day)
+		})
+	}
+}
+
 // retentionBatch bounds one deletion of old usage records, so that the job never holds many locks or a long
 // transaction.
 const retentionBatch = 5000

@@ -22,7 +22,7 @@ import (
 
 // Store is what the meter needs from the database.
 type Store interface {
-	Reserve(ctx context.Context, b store.ReserveBatch) ([]store.ReserveResult, error)
+	Reserve(ctx context.Context, b store.ReserveBatch) ([]store.ReserveResult, store.Lease, error)
 	RenewInstance(ctx context.Context, id string, lease time.Duration) error
 	WriteUsage(ctx context.Context, b store.UsageBatch) error
 	DeleteUsageBefore(ctx context.Context, cutoff time.Time, limit int) (int64, error)
@@ -49,6 +49,12 @@ type Options struct {
 	QueueSize int
 	// RetentionInterval is how often raw records older than metering.rawRetention are deleted. Default 1h.
 	RetentionInterval time.Duration
+	// LeaseCalls is how many times a call's worst case the meter asks to lease with a reservation, to decide
+	// the user's next calls by itself (see lease.go); the database grants less, or none, near a limit.
+	// Default 32; negative leases nothing.
+	LeaseCalls int
+	// LeaseIdle is how long a lease may lie unused before it is given back. Default 1s.
+	LeaseIdle time.Duration
 	// Now is the clock; nil uses time.Now.
 	Now func() time.Time
 	// Log receives the meter's warnings.
@@ -62,6 +68,10 @@ func (o *Options) applyDefaults() {
 	setDefault(&o.MaxCallDuration, 2*time.Hour)
 	setDefault(&o.FlushInterval, 50*time.Millisecond)
 	setDefault(&o.RetentionInterval, time.Hour)
+	setDefault(&o.LeaseIdle, time.Second)
+	if o.LeaseCalls == 0 {
+		o.LeaseCalls = 32
+	}
 	if o.MinGrant <= 0 {
 		o.MinGrant = 16
 	}
@@ -98,6 +108,11 @@ type Meter struct {
 	instance string
 	live     liveSet
 	reserver *reserver
+	leases   leasePool
+	// leasePol is the policy of the latest reservation: when the quotas change, the leases are given back.
+	leasePol atomic.Pointer[policy]
+	// noLeases is set by Close: a lease taken after it would not be given back.
+	noLeases atomic.Bool
 
 	// mu guards closed: sends on queue happen under the read lock, so Close can close the queue safely.
 	mu      sync.RWMutex
@@ -121,7 +136,7 @@ func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*
 	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer), instance: newUUID(),
 		live: liveSet{calls: map[*reservation]struct{}{}}, queue: make(chan entry, o.QueueSize),
 		flushes: make(chan chan struct{}), writerDone: make(chan struct{})}
-	m.reserver = &reserver{store: st, instance: m.instance, queues: map[batchKey]*batchQueue{}}
+	m.reserver = &reserver{store: st, instance: m.instance, leaseCalls: max(o.LeaseCalls, 0), queues: map[batchKey]*batchQueue{}}
 	if err := st.RenewInstance(ctx, m.instance, o.Lease); err != nil {
 		return nil, err
 	}
@@ -130,9 +145,10 @@ func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*
 	bg, cancel := context.WithCancel(detached)
 	m.stopBG = cancel
 	go m.writeLoop(detached)
-	m.bgDone.Add(2)
+	m.bgDone.Add(3)
 	go m.renewLoop(bg)
 	go m.retentionLoop(bg)
+	go m.leaseLoop(bg)
 	return m, nil
 }
 
@@ -161,6 +177,10 @@ func (m *Meter) Windows(t time.Time) Windows { return windowsAt(t, m.policy().lo
 func (m *Meter) Reserve(ctx context.Context, req Request) (Reservation, error) {
 	start := m.opts.Now()
 	pol := m.policy()
+	if old := m.leasePol.Swap(pol); old != nil && old != pol {
+		// The leases were taken under other quotas: give them back.
+		m.releaseLeases(ctx, func(*lease) bool { return false })
+	}
 	r := &reservation{m: m, req: req, start: start, win: windowsAt(start, pol.loc)}
 	userKey := req.UserKeyID != ""
 	info := pol.models[req.Provider+"/"+req.Model]
@@ -194,7 +214,7 @@ func (m *Meter) Reserve(ctx context.Context, req Request) (Reservation, error) {
 		r.grant = Grant{MaxOutputTokens: want}
 		return r, nil
 	}
-	return r.reserve(ctx, checks, want)
+	return r.reserve(ctx, pol, checks, want)
 }
 
 // check is one counted limit of one matching quota.
@@ -216,22 +236,43 @@ func countedChecks(quotas []*quota, userKey bool) []check {
 	return out
 }
 
-// reserve runs the database reservation for the checks.
-func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (Reservation, error) {
+// reserve reserves the call against the checks: from the user's lease when it has room, else in the
+// database (asking for a lease too, when the checks allow one).
+func (r *reservation) reserve(ctx context.Context, pol *policy, checks []check, want int64) (Reservation, error) {
 	m := r.m
 	prompt := max(r.req.PromptTokens, 0)
 	in := store.ReserveCall{Prompt: prompt, Want: want, Min: min(want, m.opts.MinGrant),
 		PromptCost: costUp(prompt, r.prices.Input), OutputPrice: r.prices.Output}
+	leasable := m.opts.LeaseCalls > 0 && r.req.UserKeyID == "" && !m.noLeases.Load()
+	counted := false
 	for _, c := range checks {
 		in.Limits = append(in.Limits, c.limit.name)
 		in.Maxes = append(in.Maxes, c.limit.max)
 		in.Enforce = append(in.Enforce, !c.q.shadow)
+		leasable = leasable && !c.q.shadow
+		counted = counted || c.limit.name != LimitRequestsPerMinute
+	}
+	user := r.req.Caller.UserID
+	var release store.Lease
+	if leasable {
+		var wc worstCase
+		if counted {
+			wc = worstCase{tokens: prompt + want, cost: in.PromptCost + costUp(want, in.OutputPrice)}
+		}
+		if used, ok := m.leases.take(user, r.win, pol, checks, wc, time.Now()); ok {
+			return r.fromLease(checks, in, want, wc, used), nil
+		}
+		release = m.leases.takeAll(user, r.win)
 	}
 	began := time.Now()
-	res, err := m.reserver.reserve(ctx, r.req.Caller.UserID, r.win, in)
+	res, lease, err := m.reserver.reserve(ctx, user, r.win, in, release, leasable)
 	m.metrics.reserveSeconds.Observe(time.Since(began).Seconds())
 	if err != nil {
+		m.giveBack(ctx, user, r.win, release, err)
 		return nil, r.failed(ctx, err)
+	}
+	if lease != (store.Lease{}) {
+		m.keepLease(ctx, user, r.win, pol, checks, lease, res, in.Min)
 	}
 	for i, c := range checks {
 		if res.Allow[i] < in.Min {
@@ -246,23 +287,91 @@ func (r *reservation) reserve(ctx context.Context, checks []check, want int64) (
 		m.live.add(r)
 	}
 	r.grant = Grant{MaxOutputTokens: res.Granted}
+	r.limitStates(checks, in, res.Granted, func(i int) int64 { return res.Used[i] })
+	return r, nil
+}
+
+// limitStates sets the grant's limits: where each enforced check stands with the call granted, from what was
+// used before it (used(i) for check i).
+func (r *reservation) limitStates(checks []check, in store.ReserveCall, granted int64, used func(i int) int64) {
 	for i, c := range checks {
 		if c.q.shadow {
 			continue
 		}
-		used := res.Used[i]
+		u := used(i)
 		switch c.limit.name {
 		case LimitRequestsPerMinute:
-			used++
+			u++
 		case LimitCostPerMonth:
-			used += in.PromptCost + costUp(res.Granted, in.OutputPrice)
+			u += in.PromptCost + costUp(granted, in.OutputPrice)
 		default:
-			used += prompt + res.Granted
+			u += in.Prompt + granted
 		}
 		r.grant.Limits = append(r.grant.Limits, LimitState{Quota: c.q.name, Limit: c.limit.name, Max: c.limit.max,
-			Used: used, Remaining: max(c.limit.max-used, 0), ResetAt: r.win.ResetOf(c.limit.name)})
+			Used: u, Remaining: max(c.limit.max-u, 0), ResetAt: r.win.ResetOf(c.limit.name)})
 	}
-	return r, nil
+}
+
+// keepLease puts a lease granted with the reservation res into the pool, with where the limits stand after
+// the call. A lease that cannot be used (the call was refused, or the meter is closing) is given back.
+func (m *Meter) keepLease(ctx context.Context, user string, w Windows, pol *policy, checks []check, lease store.Lease,
+	res store.ReserveResult, minGrant int64) {
+	if res.Granted < minGrant || m.noLeases.Load() {
+		m.releaseLease(ctx, user, w, lease)
+		return
+	}
+	var used [4]int64
+	for i, c := range checks {
+		used[kindOf(c.limit.name)] = res.Used[i]
+	}
+	used[0]++
+	used[1] += res.HeldTokens
+	used[2] += res.HeldTokens
+	used[3] += res.HeldCost
+	m.leases.add(user, w, pol, checks, lease, used, time.Now())
+}
+
+// fromLease grants a call decided from the user's lease: the output it asked for, its worst case held (taken
+// from the lease) until it is settled.
+func (r *reservation) fromLease(checks []check, in store.ReserveCall, want int64, wc worstCase, used [4]int64) Reservation {
+	if wc.tokens > 0 || wc.cost > 0 {
+		r.hold = &store.HoldDelta{UserID: r.req.Caller.UserID, Day: r.win.Day, Month: r.win.Month, Tokens: wc.tokens, CostMicros: wc.cost}
+		r.m.live.add(r)
+	}
+	r.grant = Grant{MaxOutputTokens: want}
+	r.limitStates(checks, in, want, func(i int) int64 { return used[kindOf(checks[i].limit.name)] })
+	return r
+}
+
+// giveBack returns a lease that a failed reservation was to give back: through the usage writer when the
+// database certainly did not take it. When that is unsure, the lease stays held (so nothing is granted twice)
+// until this process's instance lease ends.
+func (m *Meter) giveBack(ctx context.Context, user string, w Windows, l store.Lease, err error) {
+	if l == (store.Lease{}) {
+		return
+	}
+	if !store.NotApplied(err) {
+		m.log.WarnContext(ctx, "A lease given back with a failed reservation may still be held until this process stops", "error", err)
+		return
+	}
+	m.releaseLease(ctx, user, w, l)
+}
+
+// releaseLease gives a lease of the user in the windows w back through the usage writer.
+func (m *Meter) releaseLease(ctx context.Context, user string, w Windows, l store.Lease) {
+	h := store.HoldDelta{UserID: user, Day: w.Day, Month: w.Month, Tokens: l.Tokens, CostMicros: l.CostMicros, Minute: w.Minute, Requests: l.Requests}
+	if err := m.enqueue(context.WithoutCancel(ctx), entry{release: &h}); err != nil {
+		m.log.Error("Giving back a lease failed", "error", err)
+	}
+}
+
+// releaseLeases gives back, through the usage writer, the leases that keep returns false for.
+func (m *Meter) releaseLeases(ctx context.Context, keep func(*lease) bool) {
+	for _, h := range m.leases.release(keep) {
+		if err := m.enqueue(ctx, entry{release: &h}); err != nil {
+			m.log.Error("Giving back a lease failed", "error", err)
+		}
+	}
 }
 
 // refusal describes the check's limit as exhausted at used.

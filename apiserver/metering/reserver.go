@@ -23,8 +23,10 @@ const reserveTimeout = 30 * time.Second
 type reserver struct {
 	store    Store
 	instance string
-	mu       sync.Mutex
-	queues   map[batchKey]*batchQueue
+	// leaseCalls is how many worst cases of its leasing call a batch asks to lease.
+	leaseCalls int
+	mu         sync.Mutex
+	queues     map[batchKey]*batchQueue
 }
 
 // batchKey groups calls that can be reserved together: same user, same windows.
@@ -40,19 +42,24 @@ type batchQueue struct {
 	batch   store.ReserveBatch
 }
 
-// pendingCall is one call waiting for its reservation.
+// pendingCall is one call waiting for its reservation: with the free lease it gives back, and whether it
+// asks for a lease (then it receives the lease granted, if it is the batch's leasing call).
 type pendingCall struct {
-	call store.ReserveCall
-	done chan struct{}
-	res  store.ReserveResult
-	err  error
+	call      store.ReserveCall
+	release   store.Lease
+	wantLease bool
+	done      chan struct{}
+	res       store.ReserveResult
+	lease     store.Lease
+	err       error
 }
 
 // reserve reserves one call in the windows w, together with the user's other calls waiting meanwhile. It
 // waits for the database even when ctx ends: the batch may hold other callers' calls.
-func (r *reserver) reserve(ctx context.Context, userID string, w Windows, call store.ReserveCall) (store.ReserveResult, error) {
+func (r *reserver) reserve(ctx context.Context, userID string, w Windows, call store.ReserveCall, release store.Lease,
+	wantLease bool) (store.ReserveResult, store.Lease, error) {
 	key := batchKey{userID, w.Minute.UnixNano(), w.Day.UnixNano(), w.Month.UnixNano()}
-	p := &pendingCall{call: call, done: make(chan struct{})}
+	p := &pendingCall{call: call, release: release, wantLease: wantLease, done: make(chan struct{})}
 	r.mu.Lock()
 	q := r.queues[key]
 	if q == nil {
@@ -67,7 +74,7 @@ func (r *reserver) reserve(ctx context.Context, userID string, w Windows, call s
 		r.run(context.WithoutCancel(ctx), key, q)
 	}
 	<-p.done
-	return p.res, p.err
+	return p.res, p.lease, p.err
 }
 
 // run sends the waiting calls of a key as one batch. When more calls arrived meanwhile, another goroutine
@@ -81,17 +88,27 @@ func (r *reserver) run(ctx context.Context, key batchKey, q *batchQueue) {
 
 	b := q.batch
 	b.Calls = make([]store.ReserveCall, len(calls))
+	b.LeaseCall, b.LeaseCalls = -1, r.leaseCalls
 	for i, p := range calls {
 		b.Calls[i] = p.call
+		b.Release.Tokens += p.release.Tokens
+		b.Release.CostMicros += p.release.CostMicros
+		b.Release.Requests += p.release.Requests
+		if p.wantLease {
+			b.LeaseCall = i
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, reserveTimeout)
-	results, err := r.store.Reserve(rctx, b)
+	results, lease, err := r.store.Reserve(rctx, b)
 	cancel()
 	for i, p := range calls {
 		if err != nil {
 			p.err = err
 		} else {
 			p.res = results[i]
+		}
+		if i == b.LeaseCall {
+			p.lease = lease
 		}
 		close(p.done)
 	}

@@ -270,6 +270,8 @@ func addRefusal(m map[refusalKey]*store.RefusalDelta, r store.UsageRecord, ref R
 	d.Refusals++
 }
 
+// addHold adds a release to the one delta of its hold row. Requests count only in their minute, so the
+// requests of the latest minute are kept (those of an earlier one count no more).
 func addHold(m map[holdKey]*store.HoldDelta, h store.HoldDelta) {
 	k := holdKey{h.UserID, h.Day.UnixNano(), h.Month.UnixNano()}
 	d := m[k]
@@ -279,6 +281,14 @@ func addHold(m map[holdKey]*store.HoldDelta, h store.HoldDelta) {
 	}
 	d.Tokens += h.Tokens
 	d.CostMicros += h.CostMicros
+	if h.Requests > 0 {
+		switch {
+		case h.Minute.After(d.Minute):
+			d.Minute, d.Requests = h.Minute, h.Requests
+		case h.Minute.Equal(d.Minute):
+			d.Requests += h.Requests
+		}
+	}
 }
 
 func addCounter(m map[counterKey]*store.CounterDelta, k counterKey, start time.Time, tokens, cost int64) {
@@ -326,6 +336,9 @@ func (m *Meter) Flush(ctx context.Context) error {
 func (m *Meter) Close(ctx context.Context) error {
 	m.stopBG()
 	m.bgDone.Wait()
+	// Give the leases back with the last writes (a reservation after this point leases nothing).
+	m.noLeases.Store(true)
+	m.releaseLeases(context.WithoutCancel(ctx), func(*lease) bool { return false })
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

@@ -17,6 +17,19 @@ type ReserveBatch struct {
 	UserID             string
 	Minute, Day, Month time.Time
 	Calls              []ReserveCall
+	// Release is the instance's free lease of the user in these windows, given back before the calls are
+	// decided (its Requests only when they were leased in Minute).
+	Release Lease
+	// LeaseCall is the index in Calls of the call whose checks and worst case a new lease is for, -1 for no
+	// lease; that call's checks must all be enforced. LeaseCalls is how many of its worst case to lease at
+	// most.
+	LeaseCall, LeaseCalls int
+}
+
+// Lease is budget a meter instance holds for a user beyond its calls in flight: tokens, micro-USD and
+// requests of the current minute.
+type Lease struct {
+	Tokens, CostMicros, Requests int64
 }
 
 // ReserveCall is one call's worst case and the counted limits it must fit.
@@ -43,8 +56,9 @@ type ReserveResult struct {
 	HeldCost   int64
 }
 
-// Reserve runs metering_reserve for a batch of calls: one round trip. The results are in the calls' order.
-func (db *DB) Reserve(ctx context.Context, b ReserveBatch) ([]ReserveResult, error) {
+// Reserve runs metering_reserve for a batch of calls: one round trip. The results are in the calls' order;
+// the lease is what was leased besides them.
+func (db *DB) Reserve(ctx context.Context, b ReserveBatch) ([]ReserveResult, Lease, error) {
 	n := len(b.Calls)
 	prompt, want, minimum := make([]int64, n), make([]int64, n), make([]int64, n)
 	promptCost, outPrice, nchecks := make([]int64, n), make([]int64, n), make([]int32, n)
@@ -59,15 +73,18 @@ func (db *DB) Reserve(ctx context.Context, b ReserveBatch) ([]ReserveResult, err
 		enforce = append(enforce, c.Enforce...)
 	}
 	var granted, used, allow, heldTokens, heldCost []int64
-	err := db.pool.QueryRow(ctx, `SELECT granted, used, allow, held_tokens, held_cost FROM metering_reserve($1, $2, $3,
-		$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, b.InstanceID, b.UserID, b.Minute, b.Day, b.Month, prompt, want,
-		minimum, promptCost, outPrice, nchecks, nonNil(limits), nonNilInts(maxes), nonNilBools(enforce)).Scan(
-		&granted, &used, &allow, &heldTokens, &heldCost)
+	var lease Lease
+	err := db.pool.QueryRow(ctx, `SELECT granted, used, allow, held_tokens, held_cost, lease_tokens, lease_cost,
+		lease_requests FROM metering_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+		$18, $19)`, b.InstanceID, b.UserID, b.Minute, b.Day, b.Month, prompt, want, minimum, promptCost, outPrice,
+		nchecks, nonNil(limits), nonNilInts(maxes), nonNilBools(enforce), b.Release.Tokens, b.Release.CostMicros,
+		b.Release.Requests, int32(b.LeaseCall+1), int32(b.LeaseCalls)).Scan( //nolint:gosec // at most 100 calls, a few dozen leased
+		&granted, &used, &allow, &heldTokens, &heldCost, &lease.Tokens, &lease.CostMicros, &lease.Requests)
 	if err != nil {
-		return nil, fmt.Errorf("reserving quota: %w", err)
+		return nil, Lease{}, fmt.Errorf("reserving quota: %w", err)
 	}
 	if len(granted) != n || len(used) != len(limits) || len(allow) != len(limits) {
-		return nil, fmt.Errorf("reserving quota: %d results for %d calls", len(granted), n)
+		return nil, Lease{}, fmt.Errorf("reserving quota: %d results for %d calls", len(granted), n)
 	}
 	out := make([]ReserveResult, n)
 	k := 0
@@ -76,7 +93,7 @@ func (db *DB) Reserve(ctx context.Context, b ReserveBatch) ([]ReserveResult, err
 		out[i] = ReserveResult{Granted: granted[i], Used: used[k : k+m], Allow: allow[k : k+m], HeldTokens: heldTokens[i], HeldCost: heldCost[i]}
 		k += m
 	}
-	return out, nil
+	return out, lease, nil
 }
 
 func nonNilInts(s []int64) []int64 {
@@ -159,12 +176,15 @@ type CounterDelta struct {
 	CostMicros int64
 }
 
-// HoldDelta releases what one user's settled calls held in the windows starting at Day and Month.
+// HoldDelta releases what one user's settled calls held in the windows starting at Day and Month, and
+// requests of a free lease counted in the minute starting at Minute (when that is still the hold's minute).
 type HoldDelta struct {
 	UserID     string
 	Day, Month time.Time
 	Tokens     int64
 	CostMicros int64
+	Minute     time.Time
+	Requests   int64
 }
 
 // TokenUse is the latest use of a personal API token.
@@ -218,8 +238,10 @@ const writeUsageSQL = `WITH rec AS (
 	ON CONFLICT (user_id, window_kind, window_start) DO UPDATE SET tokens = c.tokens + EXCLUDED.tokens,
 		cost_micros = c.cost_micros + EXCLUDED.cost_micros
 ), released AS (
-	UPDATE quota_holds h SET tokens = h.tokens - d.tokens, cost_micros = h.cost_micros - d.cost
-	FROM unnest($48::uuid[], $49::timestamptz[], $50::timestamptz[], $51::bigint[], $52::bigint[]) AS d(user_id, day_start, month_start, tokens, cost)
+	UPDATE quota_holds h SET tokens = h.tokens - d.tokens, cost_micros = h.cost_micros - d.cost,
+		minute_requests = CASE WHEN h.minute_start = d.minute THEN greatest(h.minute_requests - d.requests, 0) ELSE h.minute_requests END
+	FROM unnest($48::uuid[], $49::timestamptz[], $50::timestamptz[], $51::bigint[], $52::bigint[], $56::timestamptz[], $57::bigint[])
+		AS d(user_id, day_start, month_start, tokens, cost, minute, requests)
 	WHERE h.user_id = d.user_id AND h.instance_id = $53 AND h.day_start = d.day_start AND h.month_start = d.month_start
 ), used AS (
 	UPDATE api_tokens t SET last_used_at = u.at FROM unnest($54::uuid[], $55::timestamptz[]) AS u(id, at)
@@ -234,6 +256,14 @@ func (db *DB) WriteUsage(ctx context.Context, b UsageBatch) error {
 		return fmt.Errorf("writing %d usage records: %w", len(b.Records), err)
 	}
 	return nil
+}
+
+// NotApplied reports whether a failed statement certainly changed nothing: the server refused it (its
+// transaction rolled back), or it was never sent. A statement cut off otherwise (a timeout while it ran) may
+// have committed.
+func NotApplied(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) || pgconn.SafeToRetry(err)
 }
 
 // IsRetryable reports whether a failed write may simply be tried again at once: a deadlock between two
@@ -272,7 +302,11 @@ func (b UsageBatch) args() []any {
 	for i, t := range b.Tokens {
 		tokenIDs[i], tokenAt[i] = t.TokenID, t.At
 	}
-	return append(args, tokenIDs, tokenAt)
+	minute, requests := make([]time.Time, len(b.Holds)), make([]int64, len(b.Holds))
+	for i, h := range b.Holds {
+		minute[i], requests[i] = h.Minute, h.Requests
+	}
+	return append(args, tokenIDs, tokenAt, minute, requests)
 }
 
 func (b UsageBatch) holdArgs() []any {
