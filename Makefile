@@ -114,10 +114,12 @@ docker-build: ## Build the container image (needs a Docker engine).
 
 ##@ Deployment
 
+# deploy sets the image in a copy of config/, so that the tracked kustomization stays as it is.
 .PHONY: deploy
 deploy: $(KUSTOMIZE) ## Install the CRDs and the operator (image IMG) with kustomize into the current kubeconfig's cluster.
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cp -r config "$$tmp/" && \
+	(cd "$$tmp/config/manager" && $(KUSTOMIZE) edit set image controller=$(IMG)) && \
+	$(KUSTOMIZE) build "$$tmp/config/default" | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: $(KUSTOMIZE) ## Remove what deploy installed, the CRDs too: every LLMPlatform and UserQuota goes with them.
