@@ -112,12 +112,13 @@ type Env struct {
 	kubelet  *kubelet
 	ready    atomic.Bool
 
-	stopKubelet context.CancelFunc
-	kubeletDone chan struct{}
-	failed      chan error
-	stopping    atomic.Bool
-	force       chan struct{}
-	forceOnce   sync.Once
+	// background runs the kubelet and the garbage collector until stopBackground.
+	background     sync.WaitGroup
+	stopBackground context.CancelFunc
+	failed         chan error
+	stopping       atomic.Bool
+	force          chan struct{}
+	forceOnce      sync.Once
 }
 
 // Start brings the environment up and returns once the dev tenant is Ready. On error everything started so
@@ -134,7 +135,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 			e.Stop()
 		}
 	}()
-	for _, step := range []func(context.Context) error{e.prepareDirs, e.startControlPlane, e.forgetPods, e.startPostgres, e.startMock, e.startOperator, e.startTenant} {
+	steps := []func(context.Context) error{e.prepareDirs, e.startControlPlane, e.forgetPods, e.startPostgres, e.startMock,
+		e.startOperator, e.startTenant}
+	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -252,7 +255,12 @@ func (e *Env) startControlPlane(context.Context) error {
 // restart of make dev, as pods do not survive a cluster whose nodes all restarted: the API server starts
 // again from the Deployment the operator renders now (perhaps with a new binary), not from the last run's,
 // and no stale status from the last run says it is ready.
+//
+// It also deletes the children of tenants deleted since (see collectGarbage), before the operator looks.
 func (e *Env) forgetPods(ctx context.Context) error {
+	if err := collectGarbage(ctx, e.Client); err != nil {
+		return err
+	}
 	var list appsv1.DeploymentList
 	if err := e.Client.List(ctx, &list, client.MatchingLabels{builders.LabelManagedBy: builders.ManagedBy}); err != nil {
 		return fmt.Errorf("listing the operator's Deployments: %w", err)
@@ -344,19 +352,17 @@ func (e *Env) startTenant(ctx context.Context) error {
 		force:    e.force,
 		ready:    &e.ready,
 	}
-	kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e.stopKubelet, e.kubeletDone = cancel, make(chan struct{})
-	go func() {
-		defer close(e.kubeletDone)
-		e.kubelet.run(kctx)
-	}()
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopBackground = cancel
+	e.background.Go(func() { e.kubelet.run(bg) })
+	e.background.Go(func() { runGarbageCollector(bg, e.Client, 2*time.Second, e.say) })
 	return nil
 }
 
 // waitReady waits for the API server to pass its readiness probe and the platform to be Ready for its
 // current generation, and reads the admin's login.
-func (e *Env) waitReady(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.ReadyTimeout)
+func (e *Env) waitReady(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, e.opts.ReadyTimeout)
 	defer cancel()
 	p := &llmv1.LLMPlatform{}
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -373,6 +379,9 @@ func (e *Env) waitReady(ctx context.Context) error {
 		case err := <-e.failed:
 			return err
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return fmt.Errorf("interrupted while waiting for LLMPlatform %s to be Ready: %w", e.Platform, parent.Err())
+			}
 			why := "no status yet"
 			if ready != nil {
 				why = ready.Reason + ": " + ready.Message
@@ -414,9 +423,9 @@ func (e *Env) Kill() {
 func (e *Env) Stop() {
 	e.stopping.Store(true)
 	var wg sync.WaitGroup
-	if e.stopKubelet != nil {
-		e.stopKubelet()
-		wg.Go(func() { <-e.kubeletDone })
+	if e.stopBackground != nil {
+		e.stopBackground()
+		wg.Go(e.background.Wait)
 	}
 	for _, p := range []*process{e.operator, e.mock} {
 		if p != nil {

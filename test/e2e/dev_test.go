@@ -17,6 +17,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,7 +34,8 @@ import (
 // Ready with its API server run from the rendered Deployment; a new user registers and streams a chat through
 // the mock provider with a key from the mounted provider Secret; the operator reads the usage into the
 // UserQuota and LLMPlatform statuses; a change to the tenant and a rotated key reach the running API server
-// as files, a pod template change starts a new one; and stopping leaves nothing running.
+// as files, a pod template change starts a new one; deleting the tenant stops it; and stopping leaves nothing
+// running.
 func TestDevEnvironment(t *testing.T) {
 	state, err := os.MkdirTemp("", "llmp-e2e-dev-")
 	if err != nil {
@@ -274,6 +276,25 @@ func TestDevEnvironment(t *testing.T) {
 			return nil
 		})
 		modelIDs(t, env.URL, token) // the new process serves the same users: the session still works
+	})
+
+	t.Run("deleting the tenant stops its API server and removes its children", func(t *testing.T) {
+		p := &llmv1.LLMPlatform{ObjectMeta: metav1.ObjectMeta{Namespace: env.Platform.Namespace, Name: env.Platform.Name}}
+		if err := c.Delete(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, time.Minute, func() error {
+			d := &appsv1.Deployment{}
+			err := c.Get(context.Background(), types.NamespacedName{Namespace: env.Platform.Namespace, Name: env.Platform.Name + "-apiserver"}, d)
+			if !apierrors.IsNotFound(err) {
+				return errorf("the Deployment is still there (%v)", err)
+			}
+			if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(env.URL, "http://"), time.Second); err == nil {
+				_ = conn.Close()
+				return errorf("the API server still listens")
+			}
+			return nil
+		})
 	})
 
 	t.Run("stopping leaves nothing running", func(t *testing.T) {
