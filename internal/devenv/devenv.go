@@ -228,12 +228,21 @@ func (e *Env) prepareDirs(context.Context) error {
 }
 
 func (e *Env) startControlPlane(context.Context) error {
+	pids := filepath.Join(e.opts.StateDir, "controlplane.pids")
+	if left, err := stopLeftovers(pids); err != nil {
+		return fmt.Errorf("stopping the control plane of a killed run: %w", err)
+	} else if len(left) > 0 {
+		e.say("Stopped the control plane that a killed run left behind (processes %v)", left)
+	}
 	cp, err := startControlPlane(e.opts.Assets, filepath.Join(e.opts.Root, "config", "crd", "bases"),
 		filepath.Join(e.opts.StateDir, "etcd"), e.Kubeconfig, e.LogDir)
 	if err != nil {
 		return err
 	}
 	e.cp = cp
+	if err := recordControlPlane(pids); err != nil {
+		return err
+	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return err
@@ -438,6 +447,7 @@ func (e *Env) Stop() {
 	}
 	if e.cp != nil {
 		e.cp.stop()
+		_ = os.Remove(filepath.Join(e.opts.StateDir, "controlplane.pids"))
 	}
 }
 
