@@ -61,6 +61,9 @@ type env struct {
 	logMu   *sync.Mutex
 	stopped chan error
 	cancel  context.CancelFunc
+
+	// metricsBase is the metrics listener's URL, with envOptions.separateMetrics.
+	metricsBase string
 }
 
 type envOptions struct {
@@ -68,6 +71,8 @@ type envOptions struct {
 	throttle     service.Throttle
 	dbURL        string
 	drain        time.Duration
+	// separateMetrics serves /metrics on a listener of its own (--metrics-listen).
+	separateMetrics bool
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -84,9 +89,18 @@ func newEnv(t testing.TB, o envOptions) *env {
 	writeFile(t, filepath.Join(e.dir, "admin", "password"), adminPass)
 	e.writeConfig(o.registration)
 	log := slog.New(slog.NewJSONHandler(lockedWriter{e.logMu, e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var metrics net.Listener
+	if o.separateMetrics {
+		ml, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, e.metricsBase = ml, "http://"+ml.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: filepath.Join(e.dir, "config", "platform.yaml"),
-		DatabaseURL: o.dbURL, Log: log, Version: "test", Throttle: o.throttle, ShutdownTimeout: 5 * time.Second, DrainDelay: o.drain})
+		DatabaseURL: o.dbURL, Log: log, Version: "test", Throttle: o.throttle, ShutdownTimeout: 5 * time.Second, DrainDelay: o.drain,
+		MetricsListener: metrics})
 	if err != nil {
 		cancel()
 		t.Fatalf("apiserver.New: %v", err)

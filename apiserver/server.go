@@ -49,6 +49,10 @@ type Options struct {
 	DrainDelay time.Duration
 	// ShutdownTimeout bounds the wait for open requests at shutdown; zero means 25 s.
 	ShutdownTimeout time.Duration
+	// MetricsListener, when set, is where /metrics is served, by an HTTP server of its own that Serve runs
+	// and shuts down with the main one; the main listener then answers /metrics with a JSON 404, so that the
+	// routes to the API never expose it. Nil serves /metrics on the main listener (standalone use).
+	MetricsListener net.Listener
 }
 
 // Server is a running API server's parts.
@@ -182,17 +186,18 @@ func (s *Server) build(ctx context.Context) error {
 		}
 	})
 	h, err := httpapi.New(httpapi.Options{ //nolint:contextcheck // handlers use each request's own context
-		Auth:          s.Auth,
-		Users:         service.NewUsers(s.DB, hasher, s.Auth, s.log),
-		Conversations: service.NewConversations(s.DB),
-		Settings:      current,
-		Ready:         s.ready,
-		Metrics:       s.Metrics,
-		Log:           s.log,
-		Version:       s.opts.Version,
-		WebUI:         webui.New(),
-		SendMessage:   chat.SendMessage,
-		Mount:         []func(httpapi.Groups){chat.Mount, metered.Mount},
+		Auth:            s.Auth,
+		Users:           service.NewUsers(s.DB, hasher, s.Auth, s.log),
+		Conversations:   service.NewConversations(s.DB),
+		Settings:        current,
+		Ready:           s.ready,
+		Metrics:         s.Metrics,
+		SeparateMetrics: s.opts.MetricsListener != nil,
+		Log:             s.log,
+		Version:         s.opts.Version,
+		WebUI:           webui.New(),
+		SendMessage:     chat.SendMessage,
+		Mount:           []func(httpapi.Groups){chat.Mount, metered.Mount},
 	})
 	if err != nil {
 		return err
@@ -226,8 +231,9 @@ func (s *Server) ready(ctx context.Context) error {
 	return s.DB.Ready(ctx)
 }
 
-// Serve answers HTTP on l until ctx ends, watching the settings files meanwhile; then it stops taking new
-// connections (readiness fails first), waits for open requests up to the shutdown timeout and returns.
+// Serve answers HTTP on l (and /metrics on Options.MetricsListener) until ctx ends, watching the settings
+// files meanwhile; then it stops taking new connections (readiness fails first), waits for open requests up
+// to the shutdown timeout and returns.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	if err := s.Settings.Watch(ctx); err != nil {
 		return err
@@ -236,21 +242,25 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	go s.DB.ListenStops(ctx, s.Chat.StopLocal, func(err error) {
 		s.log.Warn("Listening for chat stops failed; stops from other replicas are missed until it reconnects", "error", err)
 	})
-	srv := &http.Server{
-		Handler:           s.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		// Request bodies are small (a chat turn at most); answers are not bounded here.
-		ReadTimeout: time.Minute,
-		IdleTimeout: 2 * time.Minute,
-		// No WriteTimeout: answers stream for minutes.
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	// The main server first: the shutdown waits for its open requests (streams) while /metrics still answers.
+	servers := []*http.Server{s.httpServer(s.Handler)}
+	listeners := []net.Listener{l}
+	if ml := s.opts.MetricsListener; ml != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+		servers, listeners = append(servers, s.httpServer(mux)), append(listeners, ml)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 	s.log.Info("API server listening", "address", l.Addr().String())
+	if len(listeners) > 1 {
+		s.log.Info("Serving metrics", "address", listeners[1].Addr().String())
+	}
 	select {
 	case err := <-errc:
-		return err
+		return closeAll(servers, err)
 	case <-ctx.Done():
 	}
 	s.stopping.Store(true)
@@ -258,7 +268,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		s.log.Info("Draining: readiness fails, still serving", "delay", d.String())
 		select {
 		case err := <-errc:
-			return err
+			return closeAll(servers, err)
 		case <-time.After(d):
 		}
 	}
@@ -270,9 +280,35 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	s.log.Info("Shutting down", "timeout", timeout.String())
-	err := srv.Shutdown(sctx)
-	if errors.Is(<-errc, http.ErrServerClosed) && err == nil {
-		return nil
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
+	}
+	for range servers {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// httpServer serves h with the API server's timeouts.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Request bodies are small (a chat turn at most); answers are not bounded here.
+		ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute,
+		// No WriteTimeout: answers stream for minutes.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// closeAll closes every server after one of them failed with err, and returns err.
+func closeAll(servers []*http.Server, err error) error {
+	for _, srv := range servers {
+		_ = srv.Close()
 	}
 	return err
 }

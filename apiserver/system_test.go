@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -121,6 +122,41 @@ func TestSystemEndpoints(t *testing.T) {
 		"llmplatform_http_request_duration_seconds_bucket", "llmplatform_db_pool_max_connections", "go_goroutines"} {
 		if code != 200 || !strings.Contains(metrics, m) {
 			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+}
+
+// TestMetricsOnTheirOwnListener is --metrics-listen: /metrics answers only on the metrics listener, the main
+// one (where the Ingress routes every path) answers it with a JSON 404, never the web UI, and shutting down
+// stops both.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	e := newEnv(t, envOptions{separateMetrics: true})
+	e.expect(e.do("GET", "/api/v1/info", "", nil), 200)
+	for _, p := range []string{"/metrics", "/metrics/", "/metrics/x"} {
+		code, h, body := get(t, e.base+p)
+		if code != 404 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || !strings.Contains(body, `"not_found"`) {
+			t.Errorf("main listener GET %s = %d %s %.80s, want a JSON 404", p, code, h.Get("Content-Type"), body)
+		}
+	}
+	code, h, metrics := get(t, e.metricsBase+"/metrics")
+	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
+		t.Errorf("metrics listener GET /metrics = %d %s", code, h.Get("Content-Type"))
+	}
+	// One registry: the main listener's requests and the database pool are counted there.
+	for _, m := range []string{`llmplatform_http_requests_total{method="GET",route="/api/v1/info",status="200"} 1`,
+		`llmplatform_http_requests_total{method="GET",route="unmatched",status="404"} 3`, "llmplatform_db_pool_max_connections"} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	if code, _, _ := get(t, e.metricsBase+"/api/v1/info"); code != 404 {
+		t.Errorf("the metrics listener serves the API: GET /api/v1/info = %d", code)
+	}
+	e.stop()
+	for _, base := range []string{e.base, e.metricsBase} {
+		if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), time.Second); err == nil {
+			_ = conn.Close()
+			t.Errorf("%s still accepts connections after shutdown", base)
 		}
 	}
 }

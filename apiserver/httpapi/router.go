@@ -41,8 +41,11 @@ type Options struct {
 	// Ready reports whether the server can serve (database reachable, migrations applied).
 	Ready   func(ctx context.Context) error
 	Metrics *Metrics
-	Log     *slog.Logger
-	Version string
+	// SeparateMetrics leaves /metrics to a listener of its own (Metrics.Handler): the router answers it with
+	// a JSON 404, so that a route to the API never exposes the metrics.
+	SeparateMetrics bool
+	Log             *slog.Logger
+	Version         string
 	// WebUI serves every GET that no route matched outside /api, /v1 and /internal.
 	WebUI http.Handler
 	// SendMessage answers POST /api/v1/conversations/{id}/messages (the chat service); until it is set the
@@ -86,8 +89,9 @@ type handlers struct {
 	Options
 }
 
-// apiPrefixes are answered with JSON 404s, never the web UI.
-var apiPrefixes = []string{"/api/", "/v1/", "/internal/"}
+// apiPrefixes are answered with JSON 404s, never the web UI. /metrics is one too: when it is served on a
+// listener of its own, a client that asks the main one for it must not get the UI's page with a 200.
+var apiPrefixes = []string{"/api/", "/v1/", "/internal/", "/metrics/"}
 
 func (h *handlers) noRoute(c *gin.Context) {
 	p := c.Request.URL.Path

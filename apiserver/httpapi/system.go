@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	swaggerfiles "github.com/swaggo/files/v2"
 
 	"github.com/llmplatform/llmplatform/apiserver/apperr"
@@ -30,7 +29,9 @@ func (h *handlers) system(r *gin.Engine, spec []byte) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", h.ready)
 	r.GET("/health", h.ready)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(h.Metrics.Registry, promhttp.HandlerOpts{})))
+	if !h.SeparateMetrics {
+		r.GET("/metrics", gin.WrapH(h.Metrics.Handler()))
+	}
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", spec) })
 	r.GET("/docs", func(c *gin.Context) { c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(docsPage)) })
 	r.GET("/docs/init.js", func(c *gin.Context) { c.Data(http.StatusOK, "text/javascript; charset=utf-8", []byte(docsInit)) })

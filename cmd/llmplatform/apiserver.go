@@ -17,10 +17,10 @@ import (
 	"github.com/llmplatform/llmplatform/internal/version"
 )
 
-const apiserverUsage = `Usage: llmplatform apiserver [--config FILE] [--listen ADDR] [--log-level LEVEL] [--pprof-listen ADDR]
+const apiserverUsage = `Usage: llmplatform apiserver [--config FILE] [--listen ADDR] [--metrics-listen ADDR] [--log-level LEVEL] [--pprof-listen ADDR]
 
 Runs a tenant's API server: the REST API under /api/v1, the web UI at /, Swagger UI at /docs,
-/healthz, /readyz and /metrics.
+/healthz, /readyz and /metrics (on --listen, or only on --metrics-listen when that is set).
 
 Configuration comes from --config (platform.yaml as the operator renders it) and the secret files it names;
 both are reloaded when they change. Without --config the server runs with defaults, open registration and a
@@ -40,6 +40,7 @@ func runAPIServer(ctx context.Context, args []string) error {
 	}
 	configPath := fs.String("config", "", "path of platform.yaml")
 	listen := fs.String("listen", ":8080", "address to serve HTTP on")
+	metricsAddr := fs.String("metrics-listen", "", "serve /metrics only on this separate address, e.g. :9090, and answer it with 404 on --listen; empty serves it on --listen")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: the config's logLevel, else info)")
 	drain := fs.Duration("drain-delay", 5*time.Second, "on SIGTERM, keep serving this long with /readyz failing before closing the listener")
 	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "then wait this long for open requests (streams) to finish")
@@ -61,8 +62,18 @@ func runAPIServer(ctx context.Context, args []string) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	var metrics net.Listener
+	if *metricsAddr != "" {
+		// Bound before the database is reached, so that a busy port fails at once; Serve closes it.
+		ml, err := new(net.ListenConfig).Listen(ctx, "tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		defer func() { _ = ml.Close() }()
+		metrics = ml
+	}
 	srv, err := apiserver.New(ctx, apiserver.Options{ConfigPath: *configPath, Log: log, Version: version.String(),
-		DrainDelay: *drain, ShutdownTimeout: *shutdown})
+		DrainDelay: *drain, ShutdownTimeout: *shutdown, MetricsListener: metrics})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -45,9 +46,10 @@ func APIServerImage(p *llmv1.LLMPlatform, o Options) string {
 	return o.APIServerImage
 }
 
-// APIServerArgs are the arguments of the API server command.
+// APIServerArgs are the arguments of the API server command: /metrics on its own port, off the routes.
 func APIServerArgs() []string {
-	return []string{"apiserver", "--config=" + ConfigFile, fmt.Sprintf("--listen=:%d", APIServerPort)}
+	return []string{"apiserver", "--config=" + ConfigFile, fmt.Sprintf("--listen=:%d", APIServerPort),
+		fmt.Sprintf("--metrics-listen=:%d", MetricsPort)}
 }
 
 // Replicas is the number of API server pods the platform asks for.
@@ -76,11 +78,22 @@ func Deployment(p *llmv1.LLMPlatform, o Options) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      Labels(p, ComponentAPIServer),
-					Annotations: map[string]string{"kubectl.kubernetes.io/default-container": APIServerContainer},
+					Annotations: podAnnotations(),
 				},
 				Spec: apiServerPodSpec(p, o),
 			},
 		},
+	}
+}
+
+// podAnnotations name the default container for kubectl, and tell a Prometheus that discovers pods by the
+// common prometheus.io annotations where the metrics are.
+func podAnnotations() map[string]string {
+	return map[string]string{
+		"kubectl.kubernetes.io/default-container": APIServerContainer,
+		"prometheus.io/scrape":                    "true",
+		"prometheus.io/port":                      strconv.Itoa(MetricsPort),
+		"prometheus.io/path":                      MetricsPath,
 	}
 }
 
@@ -120,9 +133,10 @@ func apiServerContainer(p *llmv1.LLMPlatform, o Options) corev1.Container {
 		Image:   APIServerImage(p, o),
 		Command: []string{APIServerCommand},
 		Args:    APIServerArgs(),
-		Ports: []corev1.ContainerPort{{
-			Name: APIServerPortName, ContainerPort: APIServerPort, Protocol: corev1.ProtocolTCP,
-		}},
+		Ports: []corev1.ContainerPort{
+			{Name: APIServerPortName, ContainerPort: APIServerPort, Protocol: corev1.ProtocolTCP},
+			{Name: MetricsPortName, ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
+		},
 		StartupProbe:    httpProbe(LivenessPath, 2, 60),
 		LivenessProbe:   httpProbe(LivenessPath, 10, 3),
 		ReadinessProbe:  httpProbe(ReadinessPath, 5, 3),
@@ -229,7 +243,9 @@ func DatabaseURLSecret(p *llmv1.LLMPlatform) (name, key string) {
 	return DatabaseSecretName(p), DatabaseURLKey
 }
 
-// APIServerService is the API server's Service, the backend of the routes.
+// APIServerService is the API server's Service: its "http" port is the backend of the routes, its
+// "metrics" port is for Prometheus inside the cluster (a ServiceMonitor selects it by name) and no route
+// names it.
 func APIServerService(p *llmv1.LLMPlatform) *corev1.Service {
 	return &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
@@ -237,9 +253,10 @@ func APIServerService(p *llmv1.LLMPlatform) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: SelectorLabels(p, ComponentAPIServer),
-			Ports: []corev1.ServicePort{{
-				Name: APIServerPortName, Port: ServicePort, TargetPort: intstr.FromString(APIServerPortName), Protocol: corev1.ProtocolTCP,
-			}},
+			Ports: []corev1.ServicePort{
+				{Name: APIServerPortName, Port: ServicePort, TargetPort: intstr.FromString(APIServerPortName), Protocol: corev1.ProtocolTCP},
+				{Name: MetricsPortName, Port: MetricsPort, TargetPort: intstr.FromString(MetricsPortName), Protocol: corev1.ProtocolTCP},
+			},
 		},
 	}
 }

@@ -250,7 +250,7 @@ func TestDeployment(t *testing.T) {
 			if c.Image != tt.wantImage {
 				t.Errorf("image = %q, want %q", c.Image, tt.wantImage)
 			}
-			if got := append(slices.Clone(c.Command), c.Args...); !slices.Equal(got, []string{"llmplatform", "apiserver", "--config=/etc/llmplatform/config/platform.yaml", "--listen=:8080"}) {
+			if got := append(slices.Clone(c.Command), c.Args...); !slices.Equal(got, []string{"llmplatform", "apiserver", "--config=/etc/llmplatform/config/platform.yaml", "--listen=:8080", "--metrics-listen=:9090"}) {
 				t.Errorf("command = %v", got)
 			}
 			if len(c.Env) != 0 || len(c.EnvFrom) != 0 {
@@ -288,8 +288,13 @@ func TestDeployment(t *testing.T) {
 			if *d.Spec.Replicas != *tt.platform.Spec.APIServer.Replicas {
 				t.Errorf("replicas = %d", *d.Spec.Replicas)
 			}
-			if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.Ports[0].ContainerPort != 8080 || c.Ports[0].Name != "http" {
-				t.Errorf("probes %s/%s on port %s:%d", c.ReadinessProbe.HTTPGet.Path, c.LivenessProbe.HTTPGet.Path, c.Ports[0].Name, c.Ports[0].ContainerPort)
+			if c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe.HTTPGet.Port.StrVal != "http" ||
+				len(c.Ports) != 2 || c.Ports[0].ContainerPort != 8080 || c.Ports[0].Name != "http" || c.Ports[1].ContainerPort != 9090 || c.Ports[1].Name != "metrics" {
+				t.Errorf("probes %s/%s on port %s; container ports %+v", c.ReadinessProbe.HTTPGet.Path, c.LivenessProbe.HTTPGet.Path, c.ReadinessProbe.HTTPGet.Port.String(), c.Ports)
+			}
+			ann := d.Spec.Template.Annotations
+			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != "9090" || ann["prometheus.io/path"] != "/metrics" {
+				t.Errorf("pod annotations %v do not point a Prometheus at the metrics port", ann)
 			}
 		})
 	}
@@ -503,6 +508,63 @@ func TestIngress(t *testing.T) {
 	if rule.Host != "chat.example" || *in.Spec.IngressClassName != "nginx" || in.Spec.TLS[0].SecretName != "cert" ||
 		rule.HTTP.Paths[0].Backend.Service.Name != "acme-apiserver" || rule.HTTP.Paths[0].Backend.Service.Port.Name != "http" {
 		t.Errorf("ingress spec %+v", in.Spec)
+	}
+}
+
+// TestRoutesReachOnlyTheHTTPPort: the Service has an "http" port for the routes and a "metrics" port for
+// Prometheus; every backend of the Ingress and the HTTPRoute resolves to the http port, so the metrics are
+// never reachable from outside.
+func TestRoutesReachOnlyTheHTTPPort(t *testing.T) {
+	p := platform(func(p *llmv1.LLMPlatform) {
+		p.Spec.Ingress = &llmv1.IngressSpec{Host: "chat.example"}
+		p.Spec.Gateway = &llmv1.GatewaySpec{ParentRefs: []gwapiv1.ParentReference{{Name: "public"}}, Hostnames: []gwapiv1.Hostname{"chat.example"}}
+	})
+	svc := APIServerService(p)
+	ports := map[string]corev1.ServicePort{}
+	for _, sp := range svc.Spec.Ports {
+		ports[sp.Name] = sp
+	}
+	if h, m := ports["http"], ports["metrics"]; len(ports) != 2 || h.Port != 80 || h.TargetPort.StrVal != "http" || m.Port != 9090 || m.TargetPort.StrVal != "metrics" {
+		t.Fatalf("Service ports %+v, want http 80 -> http and metrics 9090 -> metrics", svc.Spec.Ports)
+	}
+	// resolve finds the Service port a backend names, by name or by number.
+	resolve := func(name string, number int32) string {
+		for _, sp := range svc.Spec.Ports {
+			if (name != "" && sp.Name == name) || (name == "" && sp.Port == number) {
+				return sp.Name
+			}
+		}
+		return "none"
+	}
+	var backends []string
+	ing := Ingress(p)
+	if b := ing.Spec.DefaultBackend; b != nil {
+		backends = append(backends, resolve(b.Service.Port.Name, b.Service.Port.Number))
+	}
+	for _, r := range ing.Spec.Rules {
+		for _, path := range r.HTTP.Paths {
+			if path.Backend.Service.Name != svc.Name {
+				t.Errorf("Ingress path %s goes to %s", path.Path, path.Backend.Service.Name)
+			}
+			backends = append(backends, resolve(path.Backend.Service.Port.Name, path.Backend.Service.Port.Number))
+		}
+	}
+	for _, r := range HTTPRoute(p).Spec.Rules {
+		for _, b := range r.BackendRefs {
+			if string(b.Name) != svc.Name || b.Port == nil {
+				t.Errorf("HTTPRoute backend %s port %v", b.Name, b.Port)
+				continue
+			}
+			backends = append(backends, resolve("", int32(*b.Port)))
+		}
+	}
+	if len(backends) != 2 {
+		t.Errorf("%d route backends, want the Ingress's and the HTTPRoute's", len(backends))
+	}
+	for _, b := range backends {
+		if b != "http" {
+			t.Errorf("a route reaches the Service port %q, want only http: %v", b, backends)
+		}
 	}
 }
 

@@ -20,6 +20,14 @@ const (
 	APIServerPortName = "http"
 	// ServicePort is the port of the API server's Service.
 	ServicePort = 80
+	// MetricsPort is where the API server serves /metrics (--metrics-listen), in the container and on its
+	// Service. The routes never send traffic to it, and the main port answers /metrics with 404, so the
+	// metrics are reachable inside the cluster only.
+	MetricsPort = 9090
+	// MetricsPortName names the API server's metrics container and Service port.
+	MetricsPortName = "metrics"
+	// MetricsPath is the path of the API server's Prometheus metrics.
+	MetricsPath = "/metrics"
 	// LivenessPath is the API server's liveness endpoint.
 	LivenessPath = "/healthz"
 	// ReadinessPath is the API server's readiness endpoint (database reachable, migrations applied).

@@ -32,6 +32,7 @@ func run() error {
 	fs.StringVar(&o.Assets, "assets", "", "directory of kube-apiserver, etcd and kubectl (default $KUBEBUILDER_ASSETS)")
 	fs.StringVar(&o.Listen, "listen", devenv.DefaultListen, "the API server's address on this machine")
 	fs.StringVar(&o.MockListen, "mock-listen", devenv.DefaultMockAddr, "the mock provider's address")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", devenv.DefaultMetricsListen, "the API server's metrics address (port 0: a free port)")
 	reset := fs.Bool("reset", false, "delete the state directory first: a fresh control plane and database")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

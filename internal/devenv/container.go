@@ -57,25 +57,31 @@ func (s sandbox) hostPath(mounts []corev1.VolumeMount, p string) string {
 }
 
 // value translates one argument or environment value: a listen address on a declared container port becomes
-// that port's local address, a path inside a mount becomes its local path. Everything else is kept.
-func (s sandbox) value(c *corev1.Container, v string) string {
+// that port's local address, a path inside a mount becomes its local path. Everything else is kept. A
+// declared port without a local address is an error: kept as it is, the program would listen on every
+// interface of this machine.
+func (s sandbox) value(c *corev1.Container, v string) (string, error) {
 	if m := wildcardListen.FindStringSubmatch(v); m != nil {
 		if port, err := strconv.ParseInt(m[2], 10, 32); err == nil && declares(c, int32(port)) {
-			if addr, ok := s.ports[int32(port)]; ok {
-				return addr
+			addr, ok := s.ports[int32(port)]
+			if !ok {
+				return "", fmt.Errorf("container %s listens on its port %d (%s), which has no local address", c.Name, port, v)
 			}
+			return addr, nil
 		}
 	}
-	return s.hostPath(c.VolumeMounts, v)
+	return s.hostPath(c.VolumeMounts, v), nil
 }
 
 // arg translates a command-line argument, and the value of a "--flag=value" argument.
-func (s sandbox) arg(c *corev1.Container, a string) string {
+func (s sandbox) arg(c *corev1.Container, a string) (string, error) {
 	if strings.HasPrefix(a, "-") {
-		if flag, v, ok := strings.Cut(a, "="); ok {
-			return flag + "=" + s.value(c, v)
+		flag, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return a, nil
 		}
-		return a
+		v, err := s.value(c, v)
+		return flag + "=" + v, err
 	}
 	return s.value(c, a)
 }
@@ -110,7 +116,11 @@ func (s sandbox) translate(ctx context.Context, c client.Reader, namespace strin
 	}
 	l := &launch{path: exe}
 	for _, a := range slices.Concat(ctr.Command[1:], ctr.Args) {
-		l.args = append(l.args, s.arg(ctr, a))
+		arg, err := s.arg(ctr, a)
+		if err != nil {
+			return nil, err
+		}
+		l.args = append(l.args, arg)
 	}
 	l.env = []string{"PATH=" + strings.Join(slices.Concat(s.binDirs, []string{"/usr/local/bin", "/usr/bin", "/bin"}), ":")}
 	for _, m := range ctr.VolumeMounts {
@@ -123,7 +133,10 @@ func (s sandbox) translate(ctx context.Context, c client.Reader, namespace strin
 		if err != nil {
 			return nil, fmt.Errorf("container %s: env %s: %w", ctr.Name, ctr.Env[i].Name, err)
 		}
-		l.env = append(l.env, ctr.Env[i].Name+"="+s.value(ctr, v))
+		if v, err = s.value(ctr, v); err != nil {
+			return nil, err
+		}
+		l.env = append(l.env, ctr.Env[i].Name+"="+v)
 	}
 	if p := ctr.ReadinessProbe; p != nil && p.HTTPGet != nil {
 		if l.readinessURL, err = s.probeURL(ctr, p.HTTPGet); err != nil {

@@ -3,7 +3,7 @@
 // provider as processes, and applies the dev tenant (config/samples/dev). Then it plays the kubelet for the
 // tenant's API server: it reads the Deployment the operator rendered, materialises the pod's ConfigMap and
 // Secret volumes under a local root directory (and keeps them current, so the API server's reloads work as in
-// a cluster), runs the container's command with its args and env — mount paths and the listen port being
+// a cluster), runs the container's command with its args and env — mount paths and the listen ports being
 // the only translations, as a kubelet's — probes its readiness and writes the Deployment's status, so the
 // operator reports the platform Ready.
 //
@@ -44,6 +44,8 @@ const (
 	DefaultListen = "127.0.0.1:8080"
 	// DefaultMockAddr is where the mock provider listens, and the address the dev sample's providers name.
 	DefaultMockAddr = "127.0.0.1:18080"
+	// DefaultMetricsListen is where the API server serves /metrics: a free port on 127.0.0.1.
+	DefaultMetricsListen = "127.0.0.1:0"
 )
 
 // Options configure a development environment. Root is required; the rest have defaults.
@@ -64,6 +66,9 @@ type Options struct {
 	Listen string
 	// MockListen is the mock provider's address (DefaultMockAddr); port 0 picks a free port.
 	MockListen string
+	// MetricsListen is the address of the API server's metrics port on this machine (DefaultMetricsListen);
+	// port 0 picks a free port.
+	MetricsListen string
 	// ReadyTimeout bounds the wait for the platform to become Ready (default 3 minutes).
 	ReadyTimeout time.Duration
 	// UsageSyncPeriod is how often the operator reads the tenant's usage into the UserQuota and LLMPlatform
@@ -90,6 +95,8 @@ type Env struct {
 	Platform types.NamespacedName
 	// URL is the API server and web UI on this machine.
 	URL string
+	// MetricsURL is the API server's metrics port on this machine (/metrics below it).
+	MetricsURL string
 	// MockURL is the mock provider.
 	MockURL string
 	// DatabaseURL is the tenant's database in the local PostgreSQL.
@@ -168,6 +175,7 @@ func withDefaults(ctx context.Context, o Options) (Options, error) {
 	def(&o.Namespace, "default")
 	def(&o.Listen, DefaultListen)
 	def(&o.MockListen, DefaultMockAddr)
+	def(&o.MetricsListen, DefaultMetricsListen)
 	if o.Assets == "" {
 		o.Assets = os.Getenv("KUBEBUILDER_ASSETS")
 	}
@@ -191,11 +199,10 @@ func withDefaults(ctx context.Context, o Options) (Options, error) {
 	if _, err := os.Stat(o.Binary); err != nil {
 		return o, fmt.Errorf("devenv: the llmplatform binary: %w (run make build)", err)
 	}
-	if o.Listen, err = resolvePort(ctx, o.Listen); err != nil {
-		return o, err
-	}
-	if o.MockListen, err = resolvePort(ctx, o.MockListen); err != nil {
-		return o, err
+	for _, addr := range []*string{&o.Listen, &o.MockListen, &o.MetricsListen} {
+		if *addr, err = resolvePort(ctx, *addr); err != nil {
+			return o, err
+		}
 	}
 	return o, nil
 }
@@ -346,6 +353,7 @@ func (e *Env) startTenant(ctx context.Context) error {
 	e.say("Applied the dev tenant %s from %s", e.Platform, e.opts.Samples)
 	e.PodRoot = filepath.Join(e.opts.StateDir, "pods", p.Namespace+"_"+builders.APIServerName(p))
 	e.URL = "http://" + e.opts.Listen
+	e.MetricsURL = "http://" + e.opts.MetricsListen
 	e.kubelet = &kubelet{
 		client:     e.Client,
 		deployment: types.NamespacedName{Namespace: p.Namespace, Name: builders.APIServerName(p)},
@@ -353,7 +361,7 @@ func (e *Env) startTenant(ctx context.Context) error {
 		sandbox: sandbox{
 			root:    e.PodRoot,
 			binDirs: []string{filepath.Join(e.opts.StateDir, "image", "usr", "local", "bin")},
-			ports:   map[int32]string{builders.APIServerPort: e.opts.Listen},
+			ports:   map[int32]string{builders.APIServerPort: e.opts.Listen, builders.MetricsPort: e.opts.MetricsListen},
 		},
 		logPath:  filepath.Join(e.LogDir, "apiserver.log"),
 		say:      e.say,
@@ -485,7 +493,7 @@ func resolvePort(ctx context.Context, addr string) (string, error) {
 	}
 	l, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("%s is not free (%w): choose another address with --listen or --mock-listen", addr, err)
+		return "", fmt.Errorf("%s is not free (%w): choose another address with --listen, --mock-listen or --metrics-listen", addr, err)
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
@@ -516,6 +524,7 @@ func (e *Env) Summary() string {
 LLMPlatform dev environment is ready (%.1fs): tenant %s
 
   Web UI and API   %s   (API docs: %s/docs)
+  Metrics          %s/metrics
   Admin login      %s / %s   (Secret %s)
   kubectl          export KUBECONFIG=%s
                    %s get llmp,uq
@@ -526,7 +535,7 @@ LLMPlatform dev environment is ready (%.1fs): tenant %s
 
 Edit the tenant with kubectl (edit llmp %s, or the Secrets): config and Secret changes reach the running API
 server as files; pod template changes restart it. Ctrl-C stops everything (twice: at once).
-`, time.Since(e.started).Seconds(), e.Platform, e.URL, e.URL, e.Admin.Username, e.Admin.Password,
+`, time.Since(e.started).Seconds(), e.Platform, e.URL, e.URL, e.MetricsURL, e.Admin.Username, e.Admin.Password,
 		e.AdminSecret,
 		e.Kubeconfig, kubectl, e.MockURL, e.DatabaseURL, filepath.Join(e.PodRoot, builders.MountRoot), e.LogDir, e.Platform.Name)
 }

@@ -175,7 +175,7 @@ func TestSandboxTranslatesTheRenderedContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(t.TempDir(), "pod")
-	s := sandbox{root: root, binDirs: []string{bin}, ports: map[int32]string{builders.APIServerPort: "127.0.0.1:9999"}}
+	s := sandbox{root: root, binDirs: []string{bin}, ports: map[int32]string{builders.APIServerPort: "127.0.0.1:9999", builders.MetricsPort: "127.0.0.1:9998"}}
 	p := devPlatform(t)
 	ctr := builders.Deployment(p, builders.Options{}).Spec.Template.Spec.Containers[0]
 	l, err := s.translate(context.Background(), fake.NewClientBuilder().Build(), p.Namespace, &ctr)
@@ -183,7 +183,7 @@ func TestSandboxTranslatesTheRenderedContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	configFile := filepath.Join(root, builders.ConfigFile)
-	if want := []string{"apiserver", "--config=" + configFile, "--listen=127.0.0.1:9999"}; !slices.Equal(l.args, want) {
+	if want := []string{"apiserver", "--config=" + configFile, "--listen=127.0.0.1:9999", "--metrics-listen=127.0.0.1:9998"}; !slices.Equal(l.args, want) {
 		t.Errorf("args %q, want %q", l.args, want)
 	}
 	if l.path != filepath.Join(bin, builders.APIServerCommand) {
@@ -208,6 +208,12 @@ func TestSandboxTranslatesTheRenderedContainer(t *testing.T) {
 		t.Errorf("jwtKeyFile resolves to %s, want %s", cfg.Secrets.JWTKeyFile, want)
 	}
 
+	// A declared port left without a local address would listen on every interface of this machine.
+	delete(s.ports, builders.MetricsPort)
+	if _, err := s.translate(context.Background(), fake.NewClientBuilder().Build(), p.Namespace, &ctr); err == nil || !strings.Contains(err.Error(), "9090") {
+		t.Errorf("without a local address for the metrics port: %v, want an error naming port 9090", err)
+	}
+	s.ports[builders.MetricsPort] = "127.0.0.1:9998"
 	s.binDirs = []string{t.TempDir()}
 	if _, err := s.translate(context.Background(), fake.NewClientBuilder().Build(), p.Namespace, &ctr); err == nil || !strings.Contains(err.Error(), "make build") {
 		t.Errorf("without the binary: %v, want an error saying to build it", err)

@@ -109,6 +109,13 @@ func TestDevEnvironment(t *testing.T) {
 		if d.Status.ReadyReplicas != 1 || d.Status.ObservedGeneration != d.Generation {
 			t.Errorf("Deployment status %+v", d.Status)
 		}
+		// The rendered --metrics-listen: the metrics on their own local port, a JSON 404 on the UI's.
+		var notFound struct{ Error struct{ Code string } }
+		call(t, "GET", env.URL+"/metrics", "", nil, &notFound, 404)
+		if notFound.Error.Code != "not_found" {
+			t.Errorf("GET %s/metrics answered %+v, want the JSON not_found", env.URL, notFound)
+		}
+		processStart(t, env.MetricsURL)
 	})
 
 	t.Run("the admin logs in with the generated credentials", func(t *testing.T) {
@@ -212,7 +219,7 @@ func TestDevEnvironment(t *testing.T) {
 	})
 
 	t.Run("changes to the tenant reach the running API server as files", func(t *testing.T) {
-		started := processStart(t, env.URL)
+		started := processStart(t, env.MetricsURL)
 		p := &llmv1.LLMPlatform{}
 		if err := c.Get(context.Background(), env.Platform, p); err != nil {
 			t.Fatal(err)
@@ -246,13 +253,13 @@ func TestDevEnvironment(t *testing.T) {
 			}
 			return nil
 		})
-		if now := processStart(t, env.URL); now != started {
+		if now := processStart(t, env.MetricsURL); now != started {
 			t.Errorf("the API server was restarted (started at %s, now %s); config and keys must reach it as files", started, now)
 		}
 	})
 
 	t.Run("a pod template change starts a new API server", func(t *testing.T) {
-		started := processStart(t, env.URL)
+		started := processStart(t, env.MetricsURL)
 		p := &llmv1.LLMPlatform{}
 		if err := c.Get(context.Background(), env.Platform, p); err != nil {
 			t.Fatal(err)
@@ -270,7 +277,7 @@ func TestDevEnvironment(t *testing.T) {
 			if ready == nil || ready.Status != metav1.ConditionTrue || p.Status.ObservedGeneration != p.Generation {
 				return errorf("platform generation %d, observed %d, Ready %+v", p.Generation, p.Status.ObservedGeneration, ready)
 			}
-			if now, err := processStartOrErr(env.URL); err != nil || now == started {
+			if now, err := processStartOrErr(env.MetricsURL); err != nil || now == started {
 				return errorf("API server started at %s (%v), want a new process", now, err)
 			}
 			return nil
@@ -300,7 +307,7 @@ func TestDevEnvironment(t *testing.T) {
 	t.Run("stopping leaves nothing running", func(t *testing.T) {
 		env.Stop()
 		stopped = true
-		for _, u := range []string{env.URL, env.MockURL, env.DatabaseURL} {
+		for _, u := range []string{env.URL, env.MetricsURL, env.MockURL, env.DatabaseURL} {
 			host := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "postgres://llmplatform@")
 			host, _, _ = strings.Cut(host, "/")
 			if conn, err := net.DialTimeout("tcp", host, time.Second); err == nil {
