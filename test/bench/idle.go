@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,19 +26,30 @@ type idleResult struct {
 	RSSOpenMiB     float64 `json:"rss_open_mib"`
 	KiBPerStream   float64 `json:"kib_per_stream"`
 	HeapKiBPerStr  float64 `json:"heap_kib_per_stream"`
+	StackKiBPerStr float64 `json:"stack_kib_per_stream"`
+	// FreeMiBOpen is heap memory the Go runtime holds free but has not returned to the system, streams open.
+	FreeMiBOpen    float64 `json:"free_heap_mib_open"`
 	GoroutinesPer  float64 `json:"goroutines_per_stream"`
 	OpenSeconds    float64 `json:"open_seconds"`
 	RSSClosedMiB   float64 `json:"rss_closed_mib"`
 	GoroutinesLeft float64 `json:"goroutines_after_close"`
+	// ProxyKiBPerStream is the same through a bare proxy: the floor.
+	ProxyKiBPerStream float64 `json:"proxy_kib_per_stream"`
 	// Profiles are the heap profile taken with the streams open, and its top allocations.
 	Profiles []string `json:"profiles,omitempty"`
 }
 
 // measureIdleStreams starts a fresh API server, warms it with ordinary calls, then opens n streams of the
 // mock's idle model (first token at once, the next after 1,000 s) and reads the server's resident memory
-// before and after. The streams are spread over the users' tokens.
+// before and after. The streams are spread over the users' tokens. The same through a fresh bare proxy gives
+// the floor.
 func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string) (idleResult, error) {
 	res := idleResult{Streams: n}
+	floor, err := measureIdleProxy(ctx, st, n)
+	if err != nil {
+		return res, err
+	}
+	res.ProxyKiBPerStream = floor
 	if err := st.startAPIServer(ctx, "apiserver-idle"); err != nil {
 		return res, err
 	}
@@ -53,34 +65,16 @@ func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string
 	if err != nil {
 		return res, err
 	}
-
-	streamCtx, cancel := context.WithCancel(ctx)
-	transport := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
-	client := &http.Client{Transport: transport}
-	var opened atomic.Int64
-	var wg sync.WaitGroup
 	started := time.Now()
-	gate := make(chan struct{}, 200) // streams being opened at once
-	body := requestBody(modelIdle, true)
-	for i := range n {
-		gate <- struct{}{}
-		wg.Go(func() {
-			openIdleStream(streamCtx, client, st.apiURL+"/v1/chat/completions", st.tokens[i%len(st.tokens)], body, &opened, gate)
-		})
-	}
-	for opened.Load() < int64(n) && time.Since(started) < 2*time.Minute && ctx.Err() == nil {
-		time.Sleep(100 * time.Millisecond)
-	}
+	opened, closeAll := openStreams(ctx, api.url+"/chat/completions", modelIdle, st.tokens, n)
 	res.OpenSeconds = time.Since(started).Seconds()
-	res.Opened = int(opened.Load())
+	res.Opened = opened
 	_ = sleepCtx(ctx, 3*time.Second)
 	open, err := st.apiMemory(ctx)
 	if err == nil && profileDir != "" {
 		res.Profiles, err = saveHeapProfile(ctx, st.pprofURL, filepath.Join(profileDir, "apiserver-idle-streams.heap.pprof"))
 	}
-	cancel()
-	wg.Wait()
-	transport.CloseIdleConnections()
+	closeAll()
 	if err != nil {
 		return res, err
 	}
@@ -93,9 +87,74 @@ func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string
 	res.RSSBeforeMiB, res.RSSOpenMiB, res.RSSClosedMiB = before.rss/(1<<20), open.rss/(1<<20), closed.rss/(1<<20)
 	res.KiBPerStream = (open.rss - before.rss) / 1024 / k
 	res.HeapKiBPerStr = (open.heap - before.heap) / 1024 / k
+	res.StackKiBPerStr = (open.stack - before.stack) / 1024 / k
+	res.FreeMiBOpen = open.free / (1 << 20)
 	res.GoroutinesPer = (open.goroutines - before.goroutines) / k
 	res.GoroutinesLeft = closed.goroutines - before.goroutines
 	return res, nil
+}
+
+// measureIdleProxy is the floor of memory per idle stream: a fresh bare proxy, warmed with streams, and its
+// resident memory before and after n idle streams opened through it.
+func measureIdleProxy(ctx context.Context, st *stack, n int) (float64, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	proxy, url, err := st.listen(ctx, "proxy-idle", nil, self, "proxy", "-upstream="+st.mockURL)
+	if err != nil {
+		return 0, err
+	}
+	defer proxy.stop(10 * time.Second)
+	if err := proxy.waitReady(ctx, url+"/healthz", 30*time.Second); err != nil {
+		return 0, err
+	}
+	warm := &loadRunner{st: st, warmup: 500 * time.Millisecond, duration: 2 * time.Second}
+	t := &target{name: "proxy", url: url + "/openai/v1", model: upstreamPlain, streamModel: upstreamStream, tokens: []string{"sk-bench"}, pid: proxy.pid()}
+	if _, err := warm.run(ctx, scenario{target: t, users: 1, stream: true, clients: 20}); err != nil {
+		return 0, err
+	}
+	if err := sleepCtx(ctx, 3*time.Second); err != nil {
+		return 0, err
+	}
+	before, err := rssBytes(proxy.pid())
+	if err != nil {
+		return 0, err
+	}
+	opened, closeAll := openStreams(ctx, t.url+"/chat/completions", upstreamIdle, t.tokens, n)
+	defer closeAll()
+	_ = sleepCtx(ctx, 3*time.Second)
+	open, err := rssBytes(proxy.pid())
+	if err != nil || opened == 0 {
+		return 0, fmt.Errorf("idle streams through the proxy: %d opened, %w", opened, err)
+	}
+	return float64(open-before) / 1024 / float64(opened), nil
+}
+
+// openStreams opens n streams of model at url, 200 at a time, spread over the tokens, and waits (at most two
+// minutes) until each delivered its first content. It returns how many did, and a function that closes
+// them all and waits until they are closed.
+func openStreams(ctx context.Context, url, model string, tokens []string, n int) (int, func()) {
+	streamCtx, cancel := context.WithCancel(ctx)
+	transport := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
+	client := &http.Client{Transport: transport}
+	var opened atomic.Int64
+	var wg sync.WaitGroup
+	started := time.Now()
+	gate := make(chan struct{}, 200)
+	body := requestBody(model, true)
+	for i := range n {
+		gate <- struct{}{}
+		wg.Go(func() { openIdleStream(streamCtx, client, url, tokens[i%len(tokens)], body, &opened, gate) })
+	}
+	for opened.Load() < int64(n) && time.Since(started) < 2*time.Minute && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return int(opened.Load()), func() {
+		cancel()
+		wg.Wait()
+		transport.CloseIdleConnections()
+	}
 }
 
 // openIdleStream opens one stream, counts it once its first content arrives, and holds it until ctx ends.
@@ -131,8 +190,9 @@ func openIdleStream(ctx context.Context, client *http.Client, url, token string,
 	_, _ = io.Copy(io.Discard, r) // returns when ctx ends (or, wrongly, when the server ends the stream)
 }
 
-// memory is a reading of the API server's memory.
-type memory struct{ rss, heap, goroutines float64 }
+// memory is a reading of the API server's memory: resident, Go heap in use, goroutine stacks, heap held
+// free and not returned to the system, goroutines.
+type memory struct{ rss, heap, stack, free, goroutines float64 }
 
 // apiMemory reads the API server's resident memory from /proc and its Go heap and goroutines from /metrics.
 func (s *stack) apiMemory(ctx context.Context) (memory, error) {
@@ -144,7 +204,8 @@ func (s *stack) apiMemory(ctx context.Context) (memory, error) {
 	if err != nil {
 		return memory{}, err
 	}
-	return memory{rss: float64(rss), heap: m["go_memstats_heap_inuse_bytes"], goroutines: m["go_goroutines"]}, nil
+	return memory{rss: float64(rss), heap: m["go_memstats_heap_inuse_bytes"], stack: m["go_memstats_stack_inuse_bytes"],
+		free: m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"], goroutines: m["go_goroutines"]}, nil
 }
 
 // scrape reads a Prometheus text exposition into series name (with labels, as written) → value.

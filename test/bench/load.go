@@ -75,9 +75,12 @@ type loadResult struct {
 	TTFCP99MS float64 `json:"ttfc_p99_ms"`
 	// CPU per request in microseconds: of the target process (API server or proxy; the mock when direct), of
 	// PostgreSQL (postmaster and backends) and of the mock.
-	CPUUS   float64 `json:"cpu_us"`
-	PGUS    float64 `json:"pg_us"`
-	MockUS  float64 `json:"mock_us"`
+	CPUUS  float64 `json:"cpu_us"`
+	PGUS   float64 `json:"pg_us"`
+	MockUS float64 `json:"mock_us"`
+	// InDB is the share of requests whose quota reservation was decided in PostgreSQL rather than from a
+	// lease (the API server's llmplatform_quota_reserve_seconds_count).
+	InDB    float64 `json:"decided_in_db"`
 	Load    string  `json:"load_average"`
 	FirstEr string  `json:"first_error,omitempty"`
 }
@@ -145,13 +148,13 @@ func (lr *loadRunner) run(ctx context.Context, sc scenario) (loadResult, error) 
 		stopAll()
 		return loadResult{}, err
 	}
-	before := lr.readCPU(sc.target)
+	before := lr.readCPU(ctx, sc.target)
 	start := time.Now()
 	phase.Store(1)
 	err := sleepCtx(ctx, lr.duration)
 	phase.Store(2)
 	elapsed := time.Since(start)
-	after := lr.readCPU(sc.target)
+	after := lr.readCPU(ctx, sc.target)
 	stopAll()
 	if err != nil {
 		return loadResult{}, err
@@ -165,18 +168,28 @@ func (lr *loadRunner) run(ctx context.Context, sc scenario) (loadResult, error) 
 		res.CPUUS = us(after.target-before.target) / n
 		res.PGUS = us(after.pg-before.pg) / n
 		res.MockUS = us(after.mock-before.mock) / n
+		res.InDB = (after.reserves - before.reserves) / n
 	}
 	res.Load = loadAverage()
 	return res, nil
 }
 
-// cpuReading is the CPU time of the processes a scenario accounts for.
-type cpuReading struct{ target, pg, mock time.Duration }
+// cpuReading is the CPU time of the processes a scenario accounts for, and the API server's count of
+// reservations in the database.
+type cpuReading struct {
+	target, pg, mock time.Duration
+	reserves         float64
+}
 
-func (lr *loadRunner) readCPU(t *target) cpuReading {
+func (lr *loadRunner) readCPU(ctx context.Context, t *target) cpuReading {
 	r := cpuReading{pg: treeCPU(lr.st.postmaster), mock: processCPU(lr.st.mock.pid())}
 	if t.pid != 0 {
 		r.target = processCPU(t.pid)
+	}
+	if t.pid == lr.st.api.pid() {
+		if m, err := scrape(ctx, lr.st.apiURL+"/metrics"); err == nil {
+			r.reserves = m["llmplatform_quota_reserve_seconds_count"]
+		}
 	}
 	return r
 }

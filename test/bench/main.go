@@ -219,12 +219,6 @@ func measureServers(ctx context.Context, o *options, res *results, dir, bin, sel
 	return nil
 }
 
-// targets are the three ways to the mock.
-func targets(st *stack) (direct, proxy, api *target) {
-	direct, proxy, api, _ = allTargets(st)
-	return direct, proxy, api
-}
-
 // allTargets are the three ways to the mock, and the API server for the user whom no quota names.
 func allTargets(st *stack) (direct, proxy, api, unmetered *target) {
 	direct = &target{name: "direct", url: st.mockURL + "/openai/v1", model: upstreamPlain, streamModel: upstreamStream,
@@ -267,8 +261,8 @@ func runRound(ctx context.Context, lr *loadRunner, st *stack, o *options) ([]loa
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", sc.key(), err)
 		}
-		logf("  %-32s %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  cpu %6.0f µs  pg %5.0f µs  errors %d",
-			r.Key, r.RPS, r.P50MS, r.P99MS, r.CPUUS, r.PGUS, r.Errors)
+		logf("  %-32s %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  cpu %6.0f µs  pg %5.0f µs  in db %.3f  errors %d",
+			r.Key, r.RPS, r.P50MS, r.P99MS, r.CPUUS, r.PGUS, r.InDB, r.Errors)
 		if r.Errors > 0 {
 			logf("    first error: %s", r.FirstEr)
 		}

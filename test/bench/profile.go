@@ -14,19 +14,24 @@ import (
 // profileSeconds is the length of each CPU profile.
 const profileSeconds = 8
 
-// captureProfiles runs the API server's non-streamed and streamed scenarios at 50 clients with the mix of
-// users once more, outside the rounds (profiling costs a little CPU), with a CPU profile of the API server
-// taken meanwhile. It saves each profile and its top functions (go tool pprof -top) in o.profile.
+// captureProfiles runs API server scenarios once more, outside the rounds (profiling costs a little CPU),
+// with a CPU profile of the API server taken meanwhile: non-streamed at 1 client and, with the mix of users,
+// non-streamed and streamed at 50. It saves each profile and its top functions (go tool pprof -top, flat and
+// cumulative) in o.profile; and at 1 client for the unmetered user, to compare.
 func captureProfiles(ctx context.Context, st *stack, o *options) ([]string, error) {
 	if err := os.MkdirAll(o.profile, 0o750); err != nil { //nolint:gosec // the directory the -profile flag names
 		return nil, err
 	}
-	_, _, api := targets(st)
+	_, _, api, unmetered := allTargets(st)
 	run := &loadRunner{st: st, warmup: time.Second, duration: (profileSeconds + 2) * time.Second}
 	var paths []string
-	for _, stream := range []bool{false, true} {
-		sc := scenario{target: api, users: o.users, stream: stream, clients: 50}
-		path := filepath.Join(o.profile, "apiserver-"+sc.mode()+".pprof")
+	for _, sc := range []scenario{
+		{target: api, users: 1, clients: 1},
+		{target: unmetered, users: 1, clients: 1},
+		{target: api, users: o.users, clients: 50},
+		{target: api, users: o.users, stream: true, clients: 50},
+	} {
+		path := filepath.Join(o.profile, fmt.Sprintf("%s-%s-%dc.pprof", sc.target.name, sc.mode(), sc.clients))
 		logf("profiling %s", sc.key())
 		errc := make(chan error, 1)
 		go func() {
@@ -66,13 +71,14 @@ func fetchProfile(ctx context.Context, base, path string) error {
 	return fetchTo(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, profileSeconds), path)
 }
 
-// saveHeapProfile saves the heap profile of a /debug/pprof endpoint and its top allocations in use (go tool
+// saveHeapProfile saves the heap profile of a /debug/pprof endpoint, after a collection so that it shows
+// what is live, and its top allocations in use (go tool
 // pprof -top -sample_index=inuse_space) next to it.
 func saveHeapProfile(ctx context.Context, base, path string) ([]string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil { //nolint:gosec // under the -profile directory
 		return nil, err
 	}
-	if err := fetchTo(ctx, base+"/debug/pprof/heap", path); err != nil {
+	if err := fetchTo(ctx, base+"/debug/pprof/heap?gc=1", path); err != nil {
 		return nil, err
 	}
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=30", "-sample_index=inuse_space", path).CombinedOutput() //nolint:gosec // go tool pprof on the profile just saved

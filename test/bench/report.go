@@ -137,9 +137,10 @@ func printReport(out io.Writer, res *results) error {
 		printLoad(w, res.Rounds)
 	}
 	if r := res.Idle; r != nil {
-		fmt.Fprintf(w, "\n## Idle streams (API server)\n\n| streams open | RSS before | RSS open | per stream | Go heap per stream | goroutines per stream | RSS after closing | goroutines left |\n|---|---|---|---|---|---|---|---|\n")
-		fmt.Fprintf(w, "| %d of %d (in %.1f s) | %.1f MiB | %.1f MiB | %.1f KiB | %.1f KiB | %.2f | %.1f MiB | %.0f |\n",
-			r.Opened, r.Streams, r.OpenSeconds, r.RSSBeforeMiB, r.RSSOpenMiB, r.KiBPerStream, r.HeapKiBPerStr, r.GoroutinesPer, r.RSSClosedMiB, r.GoroutinesLeft)
+		fmt.Fprintf(w, "\n## Idle streams (API server)\n\n| streams open | RSS before | RSS open | per stream | bare proxy per stream | Go heap per stream | stacks per stream | free heap held | goroutines per stream | RSS after closing | goroutines left |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "| %d of %d (in %.1f s) | %.1f MiB | %.1f MiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f MiB | %.2f | %.1f MiB | %.0f |\n",
+			r.Opened, r.Streams, r.OpenSeconds, r.RSSBeforeMiB, r.RSSOpenMiB, r.KiBPerStream, r.ProxyKiBPerStream, r.HeapKiBPerStr,
+			r.StackKiBPerStr, r.FreeMiBOpen, r.GoroutinesPer, r.RSSClosedMiB, r.GoroutinesLeft)
 	}
 	if r := res.Operator; r != nil {
 		var methods []string
