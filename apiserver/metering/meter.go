@@ -119,6 +119,9 @@ type Meter struct {
 	closed  bool
 	queue   chan entry
 	flushes chan chan struct{}
+	// kick wakes the writer when a batch is full; closing is closed by Close.
+	kick    chan struct{}
+	closing chan struct{}
 	// closeBy is the deadline of the final writes, set by Close.
 	closeBy    atomic.Pointer[time.Time]
 	writerDone chan struct{}
@@ -135,7 +138,7 @@ func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*
 	o.applyDefaults()
 	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer), instance: newUUID(),
 		live: liveSet{calls: map[*reservation]struct{}{}}, queue: make(chan entry, o.QueueSize),
-		flushes: make(chan chan struct{}), writerDone: make(chan struct{})}
+		flushes: make(chan chan struct{}), kick: make(chan struct{}, 1), closing: make(chan struct{}), writerDone: make(chan struct{})}
 	m.reserver = &reserver{store: st, instance: m.instance, leaseCalls: max(o.LeaseCalls, 0), queues: map[batchKey]*batchQueue{}}
 	if err := st.RenewInstance(ctx, m.instance, o.Lease); err != nil {
 		return nil, err

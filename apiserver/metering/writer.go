@@ -35,13 +35,25 @@ func (m *Meter) enqueue(ctx context.Context, e entry) error {
 	select {
 	case m.queue <- e:
 		m.metrics.queued.Inc()
+		if len(m.queue)+1 >= m.opts.MaxBatch {
+			m.kickWriter()
+		}
 		return nil
 	default:
 	}
+	m.kickWriter()
 	m.warnFull()
 	m.queue <- e
 	m.metrics.queued.Inc()
 	return nil
+}
+
+// kickWriter tells the writer that a batch is full, without waiting.
+func (m *Meter) kickWriter() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
 }
 
 // warnFull logs that the queue is full, at most once every 10 seconds.
@@ -53,38 +65,51 @@ func (m *Meter) warnFull() {
 	}
 }
 
-// writeLoop writes queued entries in batches: a batch is written when it is full, FlushInterval after its
-// first entry, on Flush, and at Close.
+// writeLoop writes queued entries in batches: a batch is written FlushInterval after its first entry, when it
+// is full, on Flush, and at Close. While a batch fills, the loop does not wake for each entry (a goroutine
+// wake-up per request costs more than the rest of a settlement): enqueue kicks it when a batch is full.
 func (m *Meter) writeLoop(ctx context.Context) {
 	defer close(m.writerDone)
-	var batch []entry
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var batch []entry
 	for {
-		select {
-		case e, ok := <-m.queue:
-			if !ok {
-				m.write(ctx, batch)
-				return
-			}
-			m.metrics.queued.Dec()
-			batch = append(batch, e)
-			if len(batch) == 1 {
+		if len(batch) == 0 {
+			select {
+			case e, ok := <-m.queue:
+				if !ok {
+					return
+				}
+				m.metrics.queued.Dec()
+				batch = append(batch, e)
 				timer.Reset(m.opts.FlushInterval)
+			case ack := <-m.flushes:
+				m.write(ctx, m.drain(nil))
+				close(ack)
+				continue
 			}
-			if len(batch) >= m.opts.MaxBatch {
-				timer.Stop()
-				m.write(ctx, batch)
-				batch = nil
-			}
+		}
+		var ack chan struct{}
+		all := true
+		select {
 		case <-timer.C:
-			m.write(ctx, batch)
-			batch = nil
-		case ack := <-m.flushes:
+		case <-m.kick:
+			all = false
+		case ack = <-m.flushes:
+		case <-m.closing:
+		}
+		batch = m.drain(batch)
+		// Kicked: write the full batches and keep filling the rest, whose time runs from the first entry.
+		n := len(batch)
+		if !all {
+			n -= n % m.opts.MaxBatch
+		}
+		m.write(ctx, batch[:n])
+		batch = append([]entry(nil), batch[n:]...)
+		if len(batch) == 0 {
 			timer.Stop()
-			batch = m.drain(batch)
-			m.write(ctx, batch)
-			batch = nil
+		}
+		if ack != nil {
 			close(ack)
 		}
 	}
@@ -352,6 +377,7 @@ func (m *Meter) Close(ctx context.Context) error {
 	}
 	m.closed = true
 	close(m.queue)
+	close(m.closing)
 	m.mu.Unlock()
 	select {
 	case <-m.writerDone:
