@@ -60,6 +60,11 @@ func NewTransport(opts TransportOptions) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		// Compression would make the transport buffer and inflate streams; providers send them uncompressed.
 		DisableCompression: true,
+		// Each HTTP/1 connection keeps its buffers while a stream is open (for minutes, on a slow model): small
+		// ones are kilobytes less per open stream. A request's headers fit in 1 KiB (a larger body is written
+		// past the buffer); a stream's events are read through its own reader (readBufferSize).
+		WriteBufferSize: 1 << 10,
+		ReadBufferSize:  2 << 10,
 	}
 }
 
