@@ -89,7 +89,10 @@ func (a *MeteringAPI) chatCompletions(c *gin.Context) {
 			writeOpenAIError(c, err)
 			return
 		}
+		// Sent at once, with its length: the client has its answer before the access log is written.
+		c.Header("Content-Length", strconv.Itoa(len(out)))
 		c.Data(http.StatusOK, "application/json", out)
+		c.Writer.Flush()
 		return
 	}
 	streamCompletion(c, call)
