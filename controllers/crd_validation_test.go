@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -81,6 +82,8 @@ kind: LLMPlatform
 metadata:
   name: p
 spec:
+  apiServer:
+    trustedProxies: [10.0.0.0/8, 192.0.2.7, "fd00::/8", "2001:db8::1"]
   database:
     managed:
       backup: {schedule: "0 3 * * *"}
@@ -143,6 +146,25 @@ func TestSchemaRejectsInvalidObjects(t *testing.T) {
 		}, []string{"spec.auth.refreshTokenTTL", "between 1h and 8760h"}},
 		{"too many replicas", validPlatform, func(s, _ map[string]any) { s["apiServer"] = map[string]any{"replicas": 101} },
 			[]string{"spec.apiServer.replicas"}},
+		{"trusted proxy not an address", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"trustedProxies": []any{"10.0.0.0/8", "ingress-nginx"}}
+		}, []string{"spec.apiServer.trustedProxies[1]", "must be an IP address or a CIDR"}},
+		{"trusted proxy CIDR too long a prefix", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"trustedProxies": []any{"10.0.0.0/33"}}
+		}, []string{"spec.apiServer.trustedProxies[0]", "must be an IP address or a CIDR"}},
+		{"trusted proxy with a port", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"trustedProxies": []any{"10.1.2.3:443"}}
+		}, []string{"spec.apiServer.trustedProxies[0]", "must be an IP address or a CIDR"}},
+		{"the same trusted proxy twice", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"trustedProxies": []any{"10.0.0.0/8", "10.0.0.0/8"}}
+		}, []string{"spec.apiServer.trustedProxies[1]", "Duplicate value"}},
+		{"too many trusted proxies", validPlatform, func(s, _ map[string]any) {
+			var many []any
+			for i := range 33 {
+				many = append(many, fmt.Sprintf("10.0.%d.0/24", i))
+			}
+			s["apiServer"] = map[string]any{"trustedProxies": many}
+		}, []string{"spec.apiServer.trustedProxies", "must have at most 32 items"}},
 		{"unknown registration mode", validPlatform, func(s, _ map[string]any) { s["auth"] = map[string]any{"registration": "Invite"} },
 			[]string{"spec.auth.registration", "Unsupported value"}},
 		{"OpenAI-compatible without baseURL", validPlatform, func(s, _ map[string]any) { provider(s)["type"] = "OpenAICompatible" },
@@ -285,9 +307,9 @@ func TestDefaultsAreApplied(t *testing.T) {
 	}
 }
 
-// TestKubectlExplainDocumentsProviders runs kubectl explain against the test kube-apiserver: every field of
-// spec.providers must carry a description.
-func TestKubectlExplainDocumentsProviders(t *testing.T) {
+// TestKubectlExplainDocumentsFields runs kubectl explain against the test kube-apiserver: every field of
+// spec.apiServer, spec.providers and a quota's limits must carry a description.
+func TestKubectlExplainDocumentsFields(t *testing.T) {
 	kubectl := filepath.Join(testEnv.BinaryAssetsDirectory, "kubectl")
 	if _, err := os.Stat(kubectl); err != nil {
 		t.Fatalf("kubectl is not next to kube-apiserver (hack/envtest-bins.sh builds it): %v", err)
@@ -304,7 +326,7 @@ func TestKubectlExplainDocumentsProviders(t *testing.T) {
 	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, field := range []string{"llmplatform.spec.providers", "llmplatform.spec.providers.models.pricing", "llmplatform.spec.providers.keys", "userquota.spec.limits"} {
+	for _, field := range []string{"llmplatform.spec.apiServer", "llmplatform.spec.providers", "llmplatform.spec.providers.models.pricing", "llmplatform.spec.providers.keys", "userquota.spec.limits"} {
 		assertEveryFieldDescribed(t, field, explain(t, kubectl, path, field))
 	}
 }

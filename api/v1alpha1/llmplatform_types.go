@@ -115,7 +115,32 @@ type APIServerSpec struct {
 	// +optional
 	// +kubebuilder:default=info
 	LogLevel LogLevel `json:"logLevel,omitempty"`
+
+	// trustedProxies are the reverse proxies in front of the API server (the ingress controller, the
+	// Gateway's data plane), as IP addresses or CIDRs such as 10.0.0.0/8. A request that comes straight from
+	// one of them has its client's address taken from X-Forwarded-For (for login throttling per address and
+	// the audit log) and its scheme from X-Forwarded-Proto (HSTS is sent over HTTPS); from any other
+	// address these headers are ignored.
+	//
+	// Empty with an ingress or a gateway configured means the private ranges in which in-cluster proxies
+	// run: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7 and the loopback (a sidecar). Otherwise every
+	// user would share the proxy's address, and 50 failed logins from anyone would lock everyone out for 15
+	// minutes. The price: a client that reaches the API server from such an address without a proxy (a pod
+	// of the cluster, or a user on a private network in front of an internal ingress) can choose the address
+	// it is throttled and audited under. List the proxies' own addresses or pod CIDR to narrow it, and any
+	// proxy outside these ranges (a cloud load balancer that sends traffic straight to the pods); a list
+	// replaces the default. Empty without a route trusts no proxy.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	TrustedProxies []IPOrCIDR `json:"trustedProxies,omitempty"`
 }
+
+// IPOrCIDR is an IPv4 or IPv6 address (192.0.2.7, 2001:db8::1) or CIDR (10.0.0.0/8, fd00::/8).
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=43
+// +kubebuilder:validation:XValidation:rule="isIP(self) || isCIDR(self)",message="must be an IP address or a CIDR such as 10.0.0.0/8"
+type IPOrCIDR string
 
 // DatabaseSpec selects the tenant's PostgreSQL: exactly one of managed or external.
 //

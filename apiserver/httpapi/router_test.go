@@ -120,6 +120,33 @@ func TestClientAddressBehindTrustedProxies(t *testing.T) {
 	}
 }
 
+// TestHSTSOnlyThroughATrustedProxy: behind a TLS-terminating proxy the request arrives over plain HTTP, so
+// HSTS is sent only when a trusted proxy reports https; a client cannot claim it for itself.
+func TestHSTSOnlyThroughATrustedProxy(t *testing.T) {
+	r := newTestRouter(t, func(c *config.Config) { c.HTTP.TrustedProxies = []string{"10.0.0.0/8", "::1/128"} })
+	tests := []struct {
+		peer, proto string
+		want        bool
+	}{
+		{"10.1.2.3:5555", "https", true},
+		{"[::1]:5555", "https", true},
+		{"10.1.2.3:5555", "http", false},
+		{"10.1.2.3:5555", "", false},
+		{"203.0.113.5:5555", "https", false},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", "/api/v1/info", nil)
+		req.RemoteAddr = tt.peer
+		if tt.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tt.proto)
+		}
+		got := serve(r, req).Header().Get("Strict-Transport-Security") != ""
+		if got != tt.want {
+			t.Errorf("from %s with X-Forwarded-Proto %q: HSTS %v, want %v", tt.peer, tt.proto, got, tt.want)
+		}
+	}
+}
+
 func TestUnknownAPIPathsAreJSON404(t *testing.T) {
 	r := newTestRouter(t, nil)
 	for _, p := range []string{"/api/v1/nothing", "/v1/chat/completions", "/internal/v1/usage", "/api/v1/tags/"} {

@@ -208,6 +208,50 @@ func TestRenderConfig(t *testing.T) {
 	}
 }
 
+// TestTrustedProxies: platform.yaml's http.trustedProxies is the spec's list, else the private ranges when a
+// route puts a proxy in front of the API server, else empty; the API server accepts each.
+func TestTrustedProxies(t *testing.T) {
+	ingress := func(p *llmv1.LLMPlatform) { p.Spec.Ingress = &llmv1.IngressSpec{Host: "chat.example"} }
+	gateway := func(p *llmv1.LLMPlatform) {
+		p.Spec.Gateway = &llmv1.GatewaySpec{ParentRefs: []gwapiv1.ParentReference{{Name: "public"}}}
+	}
+	own := func(p *llmv1.LLMPlatform) {
+		p.Spec.APIServer.TrustedProxies = []llmv1.IPOrCIDR{"10.42.0.0/16", "192.0.2.7", "2001:db8::/48"}
+	}
+	private := []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "127.0.0.0/8", "::1/128"}
+	tests := []struct {
+		name     string
+		platform *llmv1.LLMPlatform
+		want     []string
+	}{
+		{"no route: the peer is the client", platform(), nil},
+		{"ingress: the private ranges", platform(ingress), private},
+		{"gateway: the private ranges", platform(gateway), private},
+		{"own list with a route replaces the default", platform(ingress, own), []string{"10.42.0.0/16", "192.0.2.7", "2001:db8::/48"}},
+		{"own list without a route", platform(own), []string{"10.42.0.0/16", "192.0.2.7", "2001:db8::/48"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := RenderConfig(tt.platform, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := config.ParseAt(data, ConfigDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.HTTP.TrustedProxies, tt.want) {
+				t.Errorf("http.trustedProxies = %v, want %v", c.HTTP.TrustedProxies, tt.want)
+			}
+		})
+	}
+	// The default is a copy: a caller changing one platform's list changes no other's.
+	TrustedProxies(platform(ingress))[0] = "0.0.0.0/0"
+	if got := TrustedProxies(platform(ingress))[0]; got != "10.0.0.0/8" {
+		t.Errorf("the default list was changed through a platform's: %s", got)
+	}
+}
+
 func TestRenderConfigRejectsWhatTheAPIServerWouldRefuse(t *testing.T) {
 	_, err := RenderConfig(platform(func(p *llmv1.LLMPlatform) { p.Spec.Timezone = "Mars/Olympus" }), nil)
 	if err == nil || !strings.Contains(err.Error(), "Mars/Olympus") {

@@ -30,6 +30,7 @@ func PlatformConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) *config.Conf
 			AccessTokenTTL:  duration(p.Spec.Auth.AccessTokenTTL),
 			RefreshTokenTTL: duration(p.Spec.Auth.RefreshTokenTTL),
 		},
+		HTTP:     config.HTTP{TrustedProxies: TrustedProxies(p)},
 		CORS:     config.CORS{AllowedOrigins: slices.Clone(p.Spec.CORS.AllowedOrigins)},
 		UserKeys: config.UserKeys{Allowed: p.Spec.UserKeys.Allowed},
 		Database: config.Database{URLFile: fromConfigDir(DatabaseURLFile)},
@@ -62,6 +63,26 @@ func RenderConfig(p *llmv1.LLMPlatform, quotas []llmv1.UserQuota) ([]byte, error
 		return nil, err
 	}
 	return data, nil
+}
+
+// DefaultTrustedProxies are the proxies a platform with a route trusts when spec.apiServer.trustedProxies is
+// empty: the private IPv4 ranges (RFC 1918) and IPv6 unique local addresses (RFC 4193) in which in-cluster
+// ingress controllers and Gateway data planes run, and the loopback, where a service mesh's sidecar
+// forwards from. The CRD's field documentation names them and the trade-off; keep the two in step.
+var DefaultTrustedProxies = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "127.0.0.0/8", "::1/128"}
+
+// TrustedProxies are the addresses whose X-Forwarded-For and X-Forwarded-Proto the API server believes:
+// spec.apiServer.trustedProxies when set; else DefaultTrustedProxies when a route (an Ingress or an
+// HTTPRoute) puts a proxy in front of the API server; else none.
+func TrustedProxies(p *llmv1.LLMPlatform) []string {
+	var out []string
+	for _, a := range p.Spec.APIServer.TrustedProxies {
+		out = append(out, string(a))
+	}
+	if len(out) == 0 && (p.Spec.Ingress != nil || p.Spec.Gateway != nil) {
+		out = slices.Clone(DefaultTrustedProxies)
+	}
+	return out
 }
 
 // ConfigMap holds the rendered platform.yaml. The API server reloads it when the kubelet updates the mounted
