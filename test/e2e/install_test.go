@@ -61,7 +61,8 @@ func TestInstallersApplyToARealAPIServer(t *testing.T) {
 		{"chart with default values", []string{helm, "template", "llmp", chart, "-n", "llmplatform-system", "--include-crds"},
 			func(t *testing.T, objs []*unstructured.Unstructured) {
 				wantKinds(t, objs, "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment")
-				wantArgs(t, objs, "--leader-elect=true", "--metrics-bind-address=:8080", "--apiserver-image=ghcr.io/llmplatform/llmplatform:0.1.0")
+				wantArgs(t, objs, "--leader-elect=true", "--metrics-bind-address=:8080", "--apiserver-image=ghcr.io/llmplatform/llmplatform:0.1.0",
+					"--usage-sync-period=30s")
 				wantRulesOfRoleYAML(t, objs)
 			}},
 		{"chart watching two namespaces", []string{helm, "template", "llmp", chart, "-n", "llmplatform-system", "--set", "watchNamespaces={team-a,team-b}"},
@@ -81,9 +82,10 @@ func TestInstallersApplyToARealAPIServer(t *testing.T) {
 				}
 			}},
 		{"chart without metrics and leader election", []string{helm, "template", "llmp", chart, "-n", "ops",
-			"--set", "metrics.enabled=false", "--set", "leaderElection.enabled=false", "--set", "image.tag=v9.9.9", "--set", "apiServerImage=registry.example/llmp:v1"},
+			"--set", "metrics.enabled=false", "--set", "leaderElection.enabled=false", "--set", "image.tag=v9.9.9", "--set", "apiServerImage=registry.example/llmp:v1",
+			"--set", "usageSyncPeriod=1m30s"},
 			func(t *testing.T, objs []*unstructured.Unstructured) {
-				wantArgs(t, objs, "--metrics-bind-address=0", "--leader-elect=false", "--apiserver-image=registry.example/llmp:v1")
+				wantArgs(t, objs, "--metrics-bind-address=0", "--leader-elect=false", "--apiserver-image=registry.example/llmp:v1", "--usage-sync-period=1m30s")
 				for _, o := range objs {
 					if o.GetKind() == "Service" || o.GetKind() == "Role" {
 						t.Errorf("%s %s rendered with metrics and leader election off", o.GetKind(), o.GetName())
@@ -107,6 +109,8 @@ func TestInstallersApplyToARealAPIServer(t *testing.T) {
 			{"watchNamespaces=team-a", "watchNamespaces"},
 			{"logLevel=verbose", "logLevel"},
 			{"replicaCount=2,leaderElection.enabled=false", "leaderElection"},
+			{"usageSyncPeriod=500ms", "usageSyncPeriod"},
+			{"usageSyncPeriod=soon", "usageSyncPeriod"},
 		} {
 			out, err := exec.Command(helm, "template", "llmp", chart, "--set", bad.set).CombinedOutput()
 			if err == nil || !strings.Contains(string(out), bad.want) {
