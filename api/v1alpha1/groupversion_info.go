@@ -7,8 +7,9 @@
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -16,8 +17,17 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "llmplatform.io", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the resources of this package with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the resources of this package to a runtime.Scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+// addKnownTypes registers the resources and their lists under GroupVersion, with the meta types (options,
+// watch events) every group version has. It depends on apimachinery only, so that the API package stays
+// cheap to import.
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion, &LLMPlatform{}, &LLMPlatformList{}, &UserQuota{}, &UserQuotaList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

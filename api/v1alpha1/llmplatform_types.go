@@ -663,7 +663,3 @@ type LLMPlatformList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []LLMPlatform `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&LLMPlatform{}, &LLMPlatformList{})
-}

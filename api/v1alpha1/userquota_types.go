@@ -229,7 +229,3 @@ type UserQuotaList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []UserQuota `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&UserQuota{}, &UserQuotaList{})
-}

@@ -192,7 +192,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	parsed, err := time.ParseDuration(s)
 	if err != nil {
 		d.Invalid = s
-		return nil
+		return nil //nolint:nilerr // kept in Invalid: Validate reports it with the field's name, which a decoding error cannot
 	}
 	d.Duration = parsed
 	return nil

@@ -77,7 +77,7 @@ func runAPIServer(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer srv.Close() //nolint:contextcheck // runs after ctx ended (shutdown): the last usage writes get their own deadline
 	if *logLevel == "" {
 		// The config's logLevel follows reloads; a --log-level flag pins it.
 		srv.Settings.OnChange(func(_ context.Context, s *settings.Snapshot) { _ = lv.UnmarshalText([]byte(s.Config.LogLevel)) })

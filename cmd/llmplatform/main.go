@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/llmplatform/llmplatform/internal/version"
@@ -29,14 +30,19 @@ var commands = map[string]command{
 }
 
 func main() {
+	os.Exit(runMain())
+}
+
+// runMain runs the command line until a signal or its end and returns the exit code; main exits only after
+// it returned, so its deferred calls run.
+func runMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "llmplatform:", err)
-		}
-		os.Exit(exitCode(err))
+	err := run(ctx, os.Args[1:], os.Stdout)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "llmplatform:", err)
 	}
+	return exitCode(err)
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -46,7 +52,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	switch args[0] {
 	case "--version", "-version":
-		fmt.Fprintln(stdout, version.String())
+		_, _ = fmt.Fprintln(stdout, version.String())
 		return nil
 	case "-h", "--help", "help":
 		usage(stdout)
@@ -63,17 +69,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 var errUsage = errors.New("a command is required")
 
 func exitCode(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	return 1
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: llmplatform <command> [flags]")
-	fmt.Fprintln(w, "\nCommands:")
+	var b strings.Builder
+	b.WriteString("Usage: llmplatform <command> [flags]\n\nCommands:\n")
 	for _, name := range []string{"operator", "apiserver", "mock-provider", "version"} {
-		fmt.Fprintf(w, "  %-14s %s\n", name, commands[name].summary)
+		fmt.Fprintf(&b, "  %-14s %s\n", name, commands[name].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'llmplatform <command> -h' for a command's flags; 'llmplatform --version' prints the version.")
+	b.WriteString("\nRun 'llmplatform <command> -h' for a command's flags; 'llmplatform --version' prints the version.\n")
+	_, _ = io.WriteString(w, b.String())
 }

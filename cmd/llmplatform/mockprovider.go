@@ -40,7 +40,7 @@ func serveMockProvider(ctx context.Context, args []string, ready func(addr strin
 	models := fs.String("models", strings.Join(mockprovider.DefaultModels, ","), "comma-separated model names to list")
 	record := fs.Int("record", mockprovider.DefaultRecord, "number of recent requests kept for GET /mock/requests")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: llmplatform mock-provider [flags]\n\n"+
+		_, _ = fmt.Fprintln(fs.Output(), "Usage: llmplatform mock-provider [flags]\n\n"+
 			"Serves the OpenAI (/openai/v1), Anthropic (/anthropic), Gemini (/gemini) and Ollama (/ollama) protocols.\n"+
 			"Per request, options after a \"+\" in the model name or in the X-Mock-Options header override the flags:\n"+
 			"tps, chunk, ttft, tokens, longtoken, usage, cached, reasoning, contextwindow, status, retryafter,\n"+
@@ -56,7 +56,7 @@ func serveMockProvider(ctx context.Context, args []string, ready func(addr strin
 	}
 	mock := mockprovider.New(mockprovider.Config{Defaults: b, Models: splitList(*models), Record: *record})
 
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", *listen)
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,8 @@ func serveMockProvider(ctx context.Context, args []string, ready func(addr strin
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// ctx is done; the wait for open streams gets its own deadline.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := server.Shutdown(shutdownCtx); err != nil {
 		_ = server.Close() // streams still open after the grace period are cut

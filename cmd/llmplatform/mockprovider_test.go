@@ -25,7 +25,7 @@ func TestMockProviderServesUntilCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" {
 		t.Errorf("GET /healthz = %d %q", resp.StatusCode, body)
 	}

@@ -599,7 +599,7 @@ func TestRoutesReachOnlyTheHTTPPort(t *testing.T) {
 				t.Errorf("HTTPRoute backend %s port %v", b.Name, b.Port)
 				continue
 			}
-			backends = append(backends, resolve("", int32(*b.Port)))
+			backends = append(backends, resolve("", *b.Port))
 		}
 	}
 	if len(backends) != 2 {

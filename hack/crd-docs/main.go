@@ -34,7 +34,12 @@ func main() {
 		crds = append(crds, crd)
 	}
 	sort.Slice(crds, func(i, j int) bool { return crds[i].Spec.Names.Kind < crds[j].Spec.Names.Kind })
-	write(os.Stdout, crds)
+	var doc strings.Builder
+	write(&doc, crds)
+	// The reference is redirected into a file: a failed write must fail `make manifests`.
+	if _, err := io.WriteString(os.Stdout, doc.String()); err != nil {
+		fail(err)
+	}
 }
 
 func fail(err error) {
@@ -42,7 +47,7 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func write(w io.Writer, crds []apiextensionsv1.CustomResourceDefinition) {
+func write(w *strings.Builder, crds []apiextensionsv1.CustomResourceDefinition) {
 	fmt.Fprintln(w, "# CRD reference")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Generated from `config/crd/bases` by `make manifests` (hack/crd-docs). Do not edit by hand.")
@@ -54,7 +59,7 @@ func write(w io.Writer, crds []apiextensionsv1.CustomResourceDefinition) {
 	}
 }
 
-func writeVersion(w io.Writer, crd apiextensionsv1.CustomResourceDefinition, v apiextensionsv1.CustomResourceDefinitionVersion) {
+func writeVersion(w *strings.Builder, crd apiextensionsv1.CustomResourceDefinition, v apiextensionsv1.CustomResourceDefinitionVersion) {
 	n := crd.Spec.Names
 	fmt.Fprintf(w, "\n## %s (`%s/%s`)\n\n", n.Kind, crd.Spec.Group, v.Name)
 	root := v.Schema.OpenAPIV3Schema
@@ -80,7 +85,7 @@ func writeVersion(w io.Writer, crd apiextensionsv1.CustomResourceDefinition, v a
 }
 
 // writeFields writes one row per field below prefix, depth first, in name order.
-func writeFields(w io.Writer, prefix string, s apiextensionsv1.JSONSchemaProps) {
+func writeFields(w *strings.Builder, prefix string, s apiextensionsv1.JSONSchemaProps) {
 	if s.Type == "array" && s.Items != nil && s.Items.Schema != nil {
 		writeFields(w, prefix+"[]", *s.Items.Schema)
 		return

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,7 +30,11 @@ type summary struct {
 }
 
 func main() {
-	s, err := summarise(os.Stdin, os.Stdout)
+	var out bytes.Buffer
+	s, err := summarise(os.Stdin, &out)
+	if _, werr := os.Stdout.Write(out.Bytes()); err == nil {
+		err = werr
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testsummary:", err)
 		os.Exit(2)
@@ -44,7 +49,7 @@ func main() {
 	}
 }
 
-func summarise(r io.Reader, w io.Writer) (*summary, error) {
+func summarise(r io.Reader, w *bytes.Buffer) (*summary, error) {
 	s := &summary{output: map[string]*strings.Builder{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -61,7 +66,7 @@ func summarise(r io.Reader, w io.Writer) (*summary, error) {
 	return s, sc.Err()
 }
 
-func (s *summary) record(e event, w io.Writer) {
+func (s *summary) record(e event, w *bytes.Buffer) {
 	key := e.Package + " " + e.Test
 	switch e.Action {
 	case "output":
@@ -80,7 +85,7 @@ func (s *summary) record(e event, w io.Writer) {
 	}
 }
 
-func (s *summary) testDone(e event, key string, w io.Writer) {
+func (s *summary) testDone(e event, key string, w *bytes.Buffer) {
 	switch e.Action {
 	case "pass":
 		s.passed++
@@ -96,7 +101,7 @@ func (s *summary) testDone(e event, key string, w io.Writer) {
 	delete(s.output, key)
 }
 
-func (s *summary) packageDone(e event, w io.Writer) {
+func (s *summary) packageDone(e event, w *bytes.Buffer) {
 	key := e.Package + " "
 	switch e.Action {
 	case "pass":

@@ -61,7 +61,7 @@ func contents(r io.Reader) (string, error) {
 func TestDisconnectMidStream(t *testing.T) {
 	mock, base := startMock(t)
 	resp := post(t, t.Context(), base, "m+disconnect:3", nil)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	text, err := contents(resp.Body)
 	if err == nil {
 		t.Error("the stream ended cleanly, want it cut")
@@ -79,7 +79,7 @@ func TestClientGoneIsRecorded(t *testing.T) {
 	mock, base := startMock(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	resp := post(t, ctx, base, "m+tps:20", nil)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestClientGoneIsRecorded(t *testing.T) {
 func TestLongToken(t *testing.T) {
 	_, base := startMock(t)
 	resp := post(t, t.Context(), base, "m+longtoken:70000+tokens:3", nil)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	text, err := contents(resp.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestPacing(t *testing.T) {
 	_, base := startMock(t)
 	start := time.Now()
 	resp := post(t, t.Context(), base, "m+tps:100+tokens:6+ttft:50ms", nil)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if _, err := contents(resp.Body); err != nil {
 		t.Fatal(err)
 	}
@@ -131,18 +131,18 @@ func TestOptionSources(t *testing.T) {
 	}
 	resp := post(t, t.Context(), base, "m+tokens:4", http.Header{"X-Mock-Options": {"status:0"}})
 	text, err := contents(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil || text != mockprovider.ReplyText(4) {
 		t.Errorf("text = %q (%v), want %q", text, err, mockprovider.ReplyText(4))
 	}
 	resp = post(t, t.Context(), base, "m", http.Header{"X-Mock-Options": {"status:0"}, "X-Mock-Reply": {"Hi%20%22there%22%0A"}})
 	text, _ = contents(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if text != "Hi \"there\"\n" {
 		t.Errorf("text = %q, want the X-Mock-Reply text", text)
 	}
 	resp = post(t, t.Context(), base, "m", nil)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status = %d, want the key's 503", resp.StatusCode)
 	}
@@ -154,12 +154,16 @@ func TestOptionSources(t *testing.T) {
 func TestControlEndpoints(t *testing.T) {
 	mock, base := startMock(t)
 	ctl, err := http.Post(base+"/mock/keys", "application/json", strings.NewReader(`{"key":"k1","options":"status:401"}`))
-	if err != nil || ctl.StatusCode != http.StatusNoContent {
-		t.Fatalf("POST /mock/keys: %v %v", ctl, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ctl.Body.Close()
+	if ctl.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /mock/keys = %d, want 204", ctl.StatusCode)
 	}
 	resp := post(t, t.Context(), base, "m", nil)
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || !bytes.Contains(body, []byte("invalid_api_key")) {
 		t.Errorf("status %d body %s, want 401 invalid_api_key", resp.StatusCode, body)
 	}
@@ -174,19 +178,24 @@ func TestControlEndpoints(t *testing.T) {
 		Outcome mockprovider.Outcome `json:"outcome"`
 	}
 	err = json.NewDecoder(list.Body).Decode(&recs)
-	list.Body.Close()
+	_ = list.Body.Close()
 	if err != nil || len(recs) != 1 || recs[0].Key != "k1" || recs[0].Outcome.Status != http.StatusUnauthorized {
 		t.Errorf("GET /mock/requests = %+v (%v)", recs, err)
 	}
 
-	if reset, err := http.Post(base+"/mock/reset", "", nil); err != nil || reset.StatusCode != http.StatusNoContent {
-		t.Fatalf("POST /mock/reset: %v %v", reset, err)
+	reset, err := http.Post(base+"/mock/reset", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = reset.Body.Close()
+	if reset.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /mock/reset = %d, want 204", reset.StatusCode)
 	}
 	if len(mock.Requests()) != 0 {
 		t.Error("reset kept the recorded requests")
 	}
 	resp = post(t, t.Context(), base, "m", nil)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("status after reset = %d, want 200", resp.StatusCode)
 	}

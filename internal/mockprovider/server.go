@@ -401,7 +401,7 @@ func (s *streamer) gone() {
 
 // send writes and flushes the buffer.
 func (s *streamer) send() bool {
-	if _, err := s.w.Write(s.buf); err != nil {
+	if _, err := s.w.Write(s.buf); err != nil { //nolint:gosec // G705: an event stream or JSON that a program reads (Content-Type set above), never HTML a browser renders
 		s.gone()
 		return false
 	}

@@ -83,7 +83,7 @@ func exec1(ctx context.Context, dbURL, sql string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	_, err = conn.Exec(ctx, sql)
 	return err
 }
@@ -110,7 +110,7 @@ func Start() (*Server, error) {
 	}
 	s := &Server{dir: dir, bin: bin}
 	if err := s.prepareOwner(); err != nil {
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := s.initAndStart(); err != nil {
@@ -141,7 +141,7 @@ func (s *Server) prepareOwner() error {
 func (s *Server) initAndStart() error {
 	data := filepath.Join(s.dir, "data")
 	if out, err := s.command("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		return fmt.Errorf("initdb: %v: %s", err, out)
+		return fmt.Errorf("initdb: %w: %s", err, out)
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -156,7 +156,7 @@ func (s *Server) initAndStart() error {
 			return nil
 		}
 		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
-		lastErr = fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+		lastErr = fmt.Errorf("pg_ctl start: %w: %s\n%s", err, out, log)
 	}
 	return lastErr
 }
@@ -167,11 +167,12 @@ func (s *Server) Stop() {
 	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
 		_ = s.command("pg_ctl", "stop", "-D", data, "-m", "immediate", "-w").Run()
 	}
-	os.RemoveAll(s.dir)
+	_ = os.RemoveAll(s.dir)
 }
 
 func (s *Server) command(name string, args ...string) *exec.Cmd {
 	argv := append(append(append([]string{}, s.runner...), filepath.Join(s.bin, name)), args...)
+	//nolint:gosec,noctx // PostgreSQL's own programs with this package's arguments; pg_ctl bounds its own waits (-t, -w)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.dir
 	return cmd
@@ -198,11 +199,11 @@ func pgMajor(binDir string) int {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0") //nolint:noctx // a port probe, closed at once: nothing to cancel
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

@@ -19,7 +19,7 @@ func TestNewDatabaseIsEmptyAndIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connecting: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, "CREATE TABLE t (id int)"); err != nil {
 		t.Fatalf("creating a table: %v", err)
 	}
@@ -27,7 +27,7 @@ func TestNewDatabaseIsEmptyAndIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connecting: %v", err)
 	}
-	defer other.Close(ctx)
+	defer func() { _ = other.Close(ctx) }()
 	var n int
 	if err := other.QueryRow(ctx, "SELECT count(*) FROM information_schema.tables WHERE table_name = 't'").Scan(&n); err != nil {
 		t.Fatal(err)
