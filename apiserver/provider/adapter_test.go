@@ -362,7 +362,7 @@ func TestTimeouts(t *testing.T) {
 				start := time.Now()
 				res, err := a.Stream(ctxFor(t), &call, func(provider.Event) error { return nil })
 				var perr *provider.Error
-				if !errors.As(err, &perr) || perr.Kind != provider.ErrTimeout || perr.Phase != c.phase || !provider.Retryable(err) {
+				if !errors.As(err, &perr) || !errors.Is(perr.Kind, provider.ErrTimeout) || perr.Phase != c.phase || !provider.Retryable(err) {
 					t.Fatalf("error = %v, want a %s timeout", err, c.phase)
 				}
 				if elapsed := time.Since(start); elapsed > 1500*time.Millisecond {
@@ -388,7 +388,7 @@ func TestConnectTimeout(t *testing.T) {
 	call := conversation("mock-chat")
 	_, err := a.Stream(ctxFor(t), &call, func(provider.Event) error { return nil })
 	var perr *provider.Error
-	if !errors.As(err, &perr) || perr.Kind != provider.ErrTimeout || perr.Phase != provider.PhaseConnect {
+	if !errors.As(err, &perr) || !errors.Is(perr.Kind, provider.ErrTimeout) || perr.Phase != provider.PhaseConnect {
 		t.Fatalf("error = %v, want a connect timeout", err)
 	}
 }

@@ -83,7 +83,7 @@ func (e *Error) Error() string {
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, ", retry after %s", e.RetryAfter.Round(time.Millisecond))
 	}
-	if e.cause != nil && e.Kind != ErrCanceled {
+	if e.cause != nil && !errors.Is(e.Kind, ErrCanceled) {
 		b.WriteString(": " + e.cause.Error())
 	}
 	return b.String()
@@ -105,7 +105,7 @@ func Retryable(err error) bool {
 		return false
 	}
 	switch e.Kind {
-	case ErrUnauthorized, ErrRateLimited, ErrUpstream, ErrTimeout, ErrUnavailable:
+	case ErrUnauthorized, ErrRateLimited, ErrUpstream, ErrTimeout, ErrUnavailable: //nolint:errorlint // Kind is a sentinel kind itself, never wrapped
 		return true
 	}
 	return false

@@ -167,7 +167,7 @@ func (p *Pool) Acquire(ctx context.Context, tried []string) (*Lease, error) {
 		}
 		ok, wait, err := p.opts.Limiter.Take(ctx, lease.key.ID, lease.key.RequestsPerMinute, p.opts.Now())
 		if err != nil || ok {
-			return lease, nil // an unknown count lets the request through; a 429 upstream still cools the key
+			return lease, nil //nolint:nilerr // an unknown count lets the request through; a 429 upstream still cools the key
 		}
 		p.release(lease, func(s *keyState, now time.Time) {
 			s.requests-- // not sent after all
@@ -269,7 +269,7 @@ func (p *Pool) record(s *keyState, now time.Time, probe bool, err error) {
 		kind = e.Kind
 	}
 	switch kind {
-	case ErrUnauthorized:
+	case ErrUnauthorized: //nolint:errorlint // an *Error's Kind is a sentinel kind itself, never wrapped
 		s.backoff = p.nextBackoff(s.backoff, probe)
 		s.state, s.until = KeyBad, now.Add(s.backoff)
 		p.fail(s, e)

@@ -124,7 +124,7 @@ func TestPoolRateLimitCoolsDown(t *testing.T) {
 	use(t, p, &provider.Error{Kind: provider.ErrRateLimited, Status: 429, RetryAfter: 20 * time.Second})
 	_, err := p.Acquire(context.Background(), nil)
 	var perr *provider.Error
-	if !errors.As(err, &perr) || perr.Kind != provider.ErrRateLimited || perr.RetryAfter != 20*time.Second {
+	if !errors.As(err, &perr) || !errors.Is(perr.Kind, provider.ErrRateLimited) || perr.RetryAfter != 20*time.Second {
 		t.Fatalf("Acquire while cooling = %v, want rate limited for 20s", err)
 	}
 	clk.Advance(20 * time.Second)
@@ -193,7 +193,7 @@ func TestPoolNoKey(t *testing.T) {
 	use(t, p, &provider.Error{Kind: provider.ErrRateLimited, RetryAfter: 5 * time.Second})
 	_, err := p.Acquire(context.Background(), nil)
 	var perr *provider.Error
-	if !errors.As(err, &perr) || perr.Kind != provider.ErrNoKey || perr.RetryAfter != 5*time.Second {
+	if !errors.As(err, &perr) || !errors.Is(perr.Kind, provider.ErrNoKey) || perr.RetryAfter != 5*time.Second {
 		t.Errorf("Acquire = %v, want no key, retry after 5s", err)
 	}
 	if _, err := p.Acquire(context.Background(), []string{"a", "b"}); !errors.Is(err, provider.ErrNoKey) {
