@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test that runs without a cluster — generated-file check, go vet, Go unit tests, envtest tests
-# against a real kube-apiserver and etcd, API server tests against a real PostgreSQL, short fuzz runs, the web
-# UI's tests and the browser end-to-end tests — and prints one summary line at the end.
+# Runs every test that runs without a cluster — generated-file check, go vet, golangci-lint, Go unit tests,
+# envtest tests against a real kube-apiserver and etcd, API server tests against a real PostgreSQL, short fuzz
+# runs, the web UI's tests and the browser end-to-end tests — and prints one summary line at the end.
 #   hack/test.sh        everything
 #   hack/test.sh go     only the Go stages
 set -uo pipefail
@@ -47,6 +47,8 @@ fuzz_tests() {
 
 stage "generated files" make --no-print-directory verify-generated
 stage "go vet" go vet ./...
+# make lint installs the pinned golangci-lint into bin/ first (once) and runs it with .golangci.yml.
+stage "lint" make --no-print-directory lint
 stage "go tests" go_tests
 [[ -x hack/fuzz.sh ]] && stage "fuzz (short)" fuzz_tests
 if [[ $what == all ]]; then
