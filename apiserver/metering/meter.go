@@ -50,8 +50,9 @@ type Options struct {
 	// RetentionInterval is how often raw records older than metering.rawRetention are deleted. Default 1h.
 	RetentionInterval time.Duration
 	// LeaseCalls is how many times a call's worst case the meter asks to lease with a reservation, to decide
-	// the user's next calls by itself (see lease.go); the database grants less, or none, near a limit.
-	// Default 32; negative leases nothing.
+	// the user's next calls by itself (see lease.go); twice as many as a batch's calls when more arrive at
+	// once, up to 16 times LeaseCalls. The database grants less, or none, near a limit. Default 32; negative
+	// leases nothing.
 	LeaseCalls int
 	// LeaseIdle is how long a lease may lie unused before it is given back. Default 1s.
 	LeaseIdle time.Duration

@@ -88,7 +88,12 @@ func (r *reserver) run(ctx context.Context, key batchKey, q *batchQueue) {
 
 	b := q.batch
 	b.Calls = make([]store.ReserveCall, len(calls))
+	// A batch of many calls means the user's calls come faster than a lease of leaseCalls lasts: lease twice
+	// the batch (up to 16 times leaseCalls), so that the next ones find room in the process.
 	b.LeaseCall, b.LeaseCalls = -1, r.leaseCalls
+	if r.leaseCalls > 0 {
+		b.LeaseCalls = min(max(r.leaseCalls, 2*len(calls)), 16*r.leaseCalls)
+	}
 	for i, p := range calls {
 		b.Calls[i] = p.call
 		b.Release.Tokens += p.release.Tokens
