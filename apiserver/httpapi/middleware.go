@@ -54,8 +54,8 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// requestIDs keeps a sane caller-supplied X-Request-ID or makes one, echoes it and puts a logger with it in
-// the context.
+// requestIDs keeps a sane caller-supplied X-Request-ID or makes one, echoes it and puts the logger in the
+// context (logger adds the id when a handler logs: most requests never do).
 func requestIDs(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
@@ -65,7 +65,7 @@ func requestIDs(log *slog.Logger) gin.HandlerFunc {
 			id = hex.EncodeToString(b)
 		}
 		c.Set(requestIDKey, id)
-		c.Set(loggerKey, log.With("request_id", id))
+		c.Set(loggerKey, log)
 		c.Header("X-Request-ID", id)
 		c.Next()
 	}

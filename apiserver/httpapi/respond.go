@@ -202,12 +202,16 @@ func pageRequest(c *gin.Context) (model.PageRequest, bool) {
 	return p, true
 }
 
-// logger returns the request's logger (with its request id).
+// logger returns the request's logger, with its request id.
 func logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(loggerKey); ok {
-		return l.(*slog.Logger)
+	l := slog.Default()
+	if v, ok := c.Get(loggerKey); ok {
+		l = v.(*slog.Logger)
 	}
-	return slog.Default()
+	if id := requestID(c); id != "" {
+		return l.With("request_id", id)
+	}
+	return l
 }
 
 func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }

@@ -254,11 +254,19 @@ func refusalHeaders(c *gin.Context, r metering.Refusal, now time.Time) {
 	}
 }
 
+// rateLimitKeys are the x-ratelimit-* header names (limit, remaining, reset) by kind, canonical: set as map
+// keys, they cost no allocation per request.
+var rateLimitKeys = map[string][3]string{
+	"requests": {"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+	"tokens":   {"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
+}
+
 // setRateLimit sets x-ratelimit-limit-<kind>, -remaining-<kind> and -reset-<kind> (a duration such as
 // "6m0s", rounded up to the second, as OpenAI writes it).
 func setRateLimit(c *gin.Context, kind, limit, remaining string, reset time.Duration) {
 	reset = max((reset+time.Second-1)/time.Second*time.Second, 0)
-	c.Header("x-ratelimit-limit-"+kind, limit)
-	c.Header("x-ratelimit-remaining-"+kind, remaining)
-	c.Header("x-ratelimit-reset-"+kind, reset.String())
+	keys, h := rateLimitKeys[kind], c.Writer.Header()
+	h[keys[0]] = []string{limit}
+	h[keys[1]] = []string{remaining}
+	h[keys[2]] = []string{reset.String()}
 }
