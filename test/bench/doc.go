@@ -4,8 +4,8 @@
 // It starts the real processes — PostgreSQL (as internal/testutil/pgtest starts it), the mock provider
 // (`llmplatform mock-provider`, zero delay), a bare httputil.ReverseProxy (this program re-executed as
 // `bench proxy`, the floor for a Go proxy) and the API server (`llmplatform apiserver` with metering on: a
-// quota with counted limits applies to every call, so every call reserves in PostgreSQL and writes a usage
-// record) — and then measures:
+// quota with every counted limit applies to every call, so every call is reserved — in PostgreSQL, or from a
+// budget lease the database granted — settled, and written as a usage record) — and then measures:
 //
 //   - load: the same OpenAI chat-completions requests sent directly to the mock, through the proxy and
 //     through the API server's /v1/chat/completions with personal API tokens (one user, and 50 users as a
@@ -14,7 +14,8 @@
 //     and CPU per request of the API server (or proxy) and of PostgreSQL (the postmaster and all its
 //     backends) from /proc/<pid>/stat;
 //   - idle streams: the API server's resident memory per open stream, with 5,000 streams open that the mock
-//     never finishes (a fresh API server process, RSS before and after);
+//     never finishes (a fresh API server process, RSS before and after), and the same through a fresh bare
+//     proxy (the floor);
 //   - the operator: 200 LLMPlatform objects in envtest reconciled by the real `llmplatform operator`
 //     process (time to fully reconciled, reconciles and API writes per object from its own metrics, its
 //     memory, and its writes while idle);

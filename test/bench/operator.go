@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
@@ -76,11 +78,15 @@ func (ob *operatorBench) run(ctx context.Context) (operatorResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("hack/envtest-bins.sh: %w", err)
 	}
+	// The control plane's own logs are not wanted (the operator process logs to its file).
+	ctrllog.SetLogger(logr.Discard())
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(ob.root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: strings.TrimSpace(string(assets)),
 	}
+	// envtest's default Service range (a /24) holds fewer Services than 200 platforms have.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {
 		return res, fmt.Errorf("starting the control plane: %w", err)

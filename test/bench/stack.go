@@ -34,8 +34,8 @@ const (
 )
 
 // platformConfig is the API server's platform.yaml: one OpenAI provider on the mock, with prices, and a
-// quota with every counted limit over the benchmark's users, so that every call of theirs reserves in
-// PostgreSQL. The limits are far above what the benchmark uses. One more user, whom no quota names, shows
+// quota with every counted limit over the benchmark's users, so that every call of theirs is reserved. The
+// limits are far above what the benchmark uses (so, as far from a limit, most calls are decided from leases). One more user, whom no quota names, shows
 // what the calls cost without a reservation (its usage is still recorded). %[1]s is the work directory, %[2]s
 // the mock's URL, %[3]s the metered users.
 const platformConfig = `platform: bench
