@@ -102,6 +102,7 @@ func parseOptions(args []string) (*options, error) {
 type results struct {
 	Machine  machine         `json:"machine"`
 	Rounds   [][]loadResult  `json:"rounds,omitempty"`
+	Added    [][]addedResult `json:"added_latency,omitempty"`
 	Idle     *idleResult     `json:"idle_streams,omitempty"`
 	Operator *operatorResult `json:"operator,omitempty"`
 	Web      *webResult      `json:"web_ui,omitempty"`
@@ -189,6 +190,11 @@ func measureServers(ctx context.Context, o *options, res *results, dir, bin, sel
 		lr := &loadRunner{st: st, warmup: o.warmup, duration: o.duration}
 		for r := range o.rounds {
 			logf("load round %d of %d (load average %s)", r+1, o.rounds, loadAverage())
+			added, err := runAdded(ctx, st, o)
+			res.Added = append(res.Added, added)
+			if err != nil {
+				return err
+			}
 			round, err := runRound(ctx, lr, st, o)
 			res.Rounds = append(res.Rounds, round)
 			if err != nil {
@@ -252,6 +258,23 @@ func roundScenarios(st *stack, o *options) []scenario {
 		}
 	}
 	return out
+}
+
+// runAdded measures, with one client sending to the targets in turn, the latency each adds to the direct
+// one: non-streamed (whole answer) and streamed (first content).
+func runAdded(ctx context.Context, st *stack, o *options) ([]addedResult, error) {
+	direct, proxy, api, unmetered := allTargets(st)
+	var out []addedResult
+	for _, stream := range []bool{false, true} {
+		r, err := measureAdded(ctx, []*target{direct, proxy, api, unmetered}, stream, o.warmup, o.duration)
+		if err != nil {
+			return out, fmt.Errorf("added latency: %w", err)
+		}
+		logf("  one client, interleaved, %s: p50 direct %.3f ms; added: proxy %.3f, API server %.3f, no quota %.3f ms",
+			r.Mode, r.P50MS["direct"], r.AddedMS["proxy"], r.AddedMS["apiserver"], r.AddedMS["unmetered"])
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func runRound(ctx context.Context, lr *loadRunner, st *stack, o *options) ([]loadResult, error) {
