@@ -60,8 +60,12 @@ type operatorResult struct {
 	IdleSeconds    float64 `json:"idle_seconds"`
 	IdleWrites     float64 `json:"idle_writes"`
 	IdleReconciles float64 `json:"idle_reconciles"`
-	// IdleWritesByResource are the writes the kube-apiserver counted in the idle window, by verb and resource.
-	IdleWritesByResource map[string]float64 `json:"idle_writes_by_resource,omitempty"`
+	// IdleWritesByResource are the writes the kube-apiserver counted in the idle window, by verb and resource
+	// (its own Lease renewals included); IdleReconcilesByController the reconciles by controller.
+	IdleWritesByResource       map[string]float64 `json:"idle_writes_by_resource,omitempty"`
+	IdleReconcilesByController map[string]float64 `json:"idle_reconciles_by_controller,omitempty"`
+	// CreateSeconds is how long creating the platforms took (part of ReconciledSeconds).
+	CreateSeconds float64 `json:"create_seconds"`
 }
 
 // operatorBench runs the operator benchmark: a control plane (envtest), the real operator process, and n
@@ -150,6 +154,7 @@ func (ob *operatorBench) run(ctx context.Context) (operatorResult, error) {
 	if err != nil {
 		return res, err
 	}
+	res.CreateSeconds = time.Since(began).Seconds()
 	if err := waitAll(ctx, c, ns, platforms, childrenObserved); err != nil {
 		return res, fmt.Errorf("waiting for the platforms to be reconciled: %w", err)
 	}
@@ -203,6 +208,12 @@ func (ob *operatorBench) run(ctx context.Context) (operatorResult, error) {
 	res.IdleSeconds = ob.idle.Seconds()
 	res.IdleWrites = end.writes() - quiet.writes()
 	res.IdleReconciles = end.reconciles - quiet.reconciles
+	res.IdleReconcilesByController = map[string]float64{}
+	for c, v := range end.byController {
+		if d := v - quiet.byController[c]; d > 0 {
+			res.IdleReconcilesByController[c] = d
+		}
+	}
 	res.IdleWritesByResource = map[string]float64{}
 	for k, v := range kube1 {
 		if d := v - kube0[k]; d > 0 {
@@ -360,11 +371,13 @@ func markWorkloadsReady(ctx context.Context, c client.Client, ns string, names [
 	return nil
 }
 
-// opCounters are the operator's own counters: reconciles, API requests by method, Go heap.
+// opCounters are the operator's own counters: reconciles (in all and by controller), API requests by method,
+// Go heap.
 type opCounters struct {
-	reconciles float64
-	byMethod   map[string]float64
-	heap       float64
+	reconciles   float64
+	byController map[string]float64
+	byMethod     map[string]float64
+	heap         float64
 }
 
 // writeMethods are the HTTP methods of writes to the Kubernetes API.
@@ -386,11 +399,12 @@ func readOpCounters(ctx context.Context, url string) (opCounters, error) {
 	if err != nil {
 		return opCounters{}, err
 	}
-	o := opCounters{byMethod: map[string]float64{}, heap: m["go_memstats_heap_inuse_bytes"]}
+	o := opCounters{byController: map[string]float64{}, byMethod: map[string]float64{}, heap: m["go_memstats_heap_inuse_bytes"]}
 	for series, v := range m {
 		switch {
 		case strings.HasPrefix(series, "controller_runtime_reconcile_total{"):
 			o.reconciles += v
+			o.byController[labelValue(series, "controller")] += v
 		case strings.HasPrefix(series, "rest_client_requests_total{"):
 			o.byMethod[labelValue(series, "method")] += v
 		}

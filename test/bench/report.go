@@ -184,14 +184,14 @@ func printReport(out io.Writer, res *results) error {
 		fmt.Fprintf(w, "| %.1f s | %.1f s | %.1f | %.1f (%s) | %.0f MiB | %.0f MiB | %.0f in %.0f s | %.0f |\n",
 			r.ReconciledSeconds, r.ReadySeconds, r.ReconcilesPerObject, r.WritesPerObject, strings.Join(methods, ", "),
 			r.RSSMiB, r.HeapMiB, r.IdleWrites, r.IdleSeconds, r.IdleReconciles)
+		fmt.Fprintf(w, "\nCreating the %d platforms took %.1f s of the %.1f s.", r.Platforms, r.CreateSeconds, r.ReconciledSeconds)
 		if len(r.IdleWritesByResource) > 0 {
-			var idle []string
-			for k, v := range r.IdleWritesByResource {
-				idle = append(idle, fmt.Sprintf("%s %.0f", k, v))
-			}
-			slices.Sort(idle)
-			fmt.Fprintf(w, "\nWrites while idle, as the kube-apiserver counted them: %s.\n", strings.Join(idle, ", "))
+			fmt.Fprintf(w, " Writes while idle, as the kube-apiserver counted them (its own Lease renewals included): %s.", joinCounts(r.IdleWritesByResource))
 		}
+		if len(r.IdleReconcilesByController) > 0 {
+			fmt.Fprintf(w, " Reconciles while idle: %s.", joinCounts(r.IdleReconcilesByController))
+		}
+		fmt.Fprintln(w)
 	}
 	if r := res.Web; r != nil {
 		fmt.Fprintf(w, "\n## Web UI\n\nInitial JavaScript: %.1f kB gzipped in %d files.\n", r.KBGzipped, r.Files)
@@ -202,6 +202,16 @@ func printReport(out io.Writer, res *results) error {
 	fmt.Fprintln(w)
 	_, err := io.WriteString(out, w.String())
 	return err
+}
+
+// joinCounts lists counts as "name n, name n" in name order.
+func joinCounts(m map[string]float64) string {
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s %.0f", k, v))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }
 
 // printLoad prints one table per mode: a row per concurrency and target.
