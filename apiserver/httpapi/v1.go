@@ -105,7 +105,6 @@ func streamCompletion(c *gin.Context, call *service.ChatCall) {
 	w := c.Writer
 	flusher, _ := w.(http.Flusher)
 	started := false
-	buf := make([]byte, 0, 512)
 	write := func(payload []byte) error {
 		if !started {
 			started = true
@@ -115,9 +114,12 @@ func streamCompletion(c *gin.Context, call *service.ChatCall) {
 			h.Set("X-Accel-Buffering", "no")
 			w.WriteHeader(http.StatusOK)
 		}
-		buf = append(append(append(buf[:0], "data: "...), payload...), "\n\n"...)
-		if _, err := w.Write(buf); err != nil {
-			return err
+		// Three writes into the response's buffer (no copy of the event of its own, held while the stream is
+		// open); Flush sends them together.
+		for _, b := range [][]byte{sseData, payload, sseEnd} {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
 		}
 		if flusher != nil {
 			flusher.Flush()
@@ -135,6 +137,9 @@ func streamCompletion(c *gin.Context, call *service.ChatCall) {
 		_ = write(body)
 	}
 }
+
+// sseData and sseEnd frame an SSE event.
+var sseData, sseEnd = []byte("data: "), []byte("\n\n")
 
 // openAIError is OpenAI's error object.
 type openAIError struct {

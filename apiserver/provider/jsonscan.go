@@ -134,6 +134,36 @@ func jsonEach(arr []byte, fn func(elem []byte) bool) {
 	}
 }
 
+// jsonMembers calls fn with the raw key (its quotes included) and the raw value of each member of the object
+// obj, in order, until fn returns false or the object ends.
+func jsonMembers(obj []byte, fn func(key, value []byte) bool) {
+	if len(obj) == 0 || obj[0] != '{' {
+		return
+	}
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		end := stringEnd(obj, i)
+		if end < 0 {
+			return
+		}
+		key := obj[i:end]
+		i = skipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ':' {
+			return
+		}
+		i = skipSpace(obj, i+1)
+		vend := valueEnd(obj, i)
+		if vend < 0 || !fn(key, obj[i:vend]) {
+			return
+		}
+		i = skipSpace(obj, vend)
+		if i >= len(obj) || obj[i] != ',' {
+			return
+		}
+		i = skipSpace(obj, i+1)
+	}
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++

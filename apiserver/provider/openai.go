@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -61,20 +61,44 @@ func (a *openAI) body(call *Call, stream bool) ([]byte, error) {
 }
 
 // rawBody forwards a caller's request body with the upstream model name and streaming set, and usage asked
-// for in streams (the caller drops the usage-only chunk when its client did not ask for it).
+// for in streams (the caller drops the usage-only chunk when its client did not ask for it). The body is
+// rewritten as text, member by member, after a check that it is a JSON object: decoding it into a map and
+// encoding it again cost a tenth of a non-streamed call's CPU. Call.Raw has no duplicate keys (it is the
+// encoding of a map).
 func (a *openAI) rawBody(call *Call, stream bool) ([]byte, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(call.Raw, &fields); err != nil {
-		return nil, &Error{Kind: ErrBadRequest, cause: fmt.Errorf("request body is not a JSON object: %w", err)}
+	raw := call.Raw[skipSpace(call.Raw, 0):]
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+		return nil, &Error{Kind: ErrBadRequest, cause: errors.New("request body is not a JSON object")}
 	}
-	fields["model"], _ = json.Marshal(call.Model)
-	fields["stream"], _ = json.Marshal(stream)
+	model, err := json.Marshal(call.Model)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(raw)+len(model)+64)
+	out = append(append(out, `{"model":`...), model...)
 	if stream {
-		fields["stream_options"] = json.RawMessage(`{"include_usage":true}`)
+		out = append(out, `,"stream":true,"stream_options":{"include_usage":true}`...)
 	} else {
-		delete(fields, "stream_options")
+		out = append(out, `,"stream":false`...)
 	}
-	return json.Marshal(fields)
+	jsonMembers(raw, func(key, value []byte) bool {
+		switch memberName(key) {
+		case "model", "stream", "stream_options":
+		default:
+			out = append(append(append(append(out, ','), key...), ':'), value...)
+		}
+		return true
+	})
+	return append(out, '}'), nil
+}
+
+// memberName is a raw JSON key (with its quotes) as a string, unescaped.
+func memberName(key []byte) string {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key[1 : len(key)-1])
+	}
+	s, _ := jsonString(key)
+	return s
 }
 
 func (a *openAI) headers(key string) func(http.Header) {

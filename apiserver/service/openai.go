@@ -262,6 +262,9 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 	if openAIProtocol {
 		c.call.Raw = req.rawBody(maxOut, m.ProviderType == config.ProviderOpenAI)
 	}
+	// The body now travels in c.call.Raw: its decoded members need not stay in memory while the answer
+	// streams.
+	req.fields = nil
 	return c, nil
 }
 
