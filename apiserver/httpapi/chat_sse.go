@@ -16,7 +16,8 @@ const HeartbeatInterval = 15 * time.Second
 // errStreamClosed is returned by writes after the stream was closed.
 var errStreamClosed = errors.New("the stream is closed")
 
-// sseWriter writes an answer as Server-Sent Events: one event per write, flushed at once, never compressed.
+// sseWriter writes an answer as Server-Sent Events, never compressed: deltas are flushed by Flush, other
+// events and heartbeats at once.
 // The response starts (status 200 and the stream's headers) with the first event or heartbeat, so that a
 // failure before anything was generated is still an ordinary JSON error with its status. After the first
 // failed write every write fails the same way: the client is gone. Writes come from the handler and from
@@ -64,8 +65,8 @@ func (s *sseWriter) begin() {
 	s.w.WriteHeader(http.StatusOK)
 }
 
-// write sends bytes and flushes them. Called with mu held.
-func (s *sseWriter) write(b []byte) error {
+// write writes bytes into the response's buffer and, with flush, sends them. Called with mu held.
+func (s *sseWriter) write(b []byte, flush bool) error {
 	if s.closed {
 		return errStreamClosed
 	}
@@ -77,21 +78,35 @@ func (s *sseWriter) write(b []byte) error {
 		s.err = err
 		return err
 	}
-	if s.flusher != nil {
+	if flush && s.flusher != nil {
 		s.flusher.Flush()
 	}
 	s.last = time.Now()
 	return nil
 }
 
-// Delta sends a "delta" event with the next piece of the answer. It encodes by hand: it runs per chunk.
+// Flush sends the deltas written since the last flush (service.Sink).
+func (s *sseWriter) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errStreamClosed
+	}
+	if s.err == nil && s.started && s.flusher != nil {
+		s.flusher.Flush()
+	}
+	return s.err
+}
+
+// Delta writes a "delta" event with the next piece of the answer, sent by the next Flush (the stream flushes
+// before it waits for the upstream) or the next other event. It encodes by hand: it runs per chunk.
 func (s *sseWriter) Delta(text string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = append(s.buf[:0], "event: delta\ndata: {\"text\":"...)
 	s.buf = appendJSONString(s.buf, text)
 	s.buf = append(s.buf, "}\n\n"...)
-	return s.write(s.buf)
+	return s.write(s.buf, false)
 }
 
 // Event sends an event with v as its JSON data.
@@ -104,7 +119,7 @@ func (s *sseWriter) Event(name string, v any) error {
 	defer s.mu.Unlock()
 	s.buf = append(append(append(append(s.buf[:0], "event: "...), name...), "\ndata: "...), data...)
 	s.buf = append(s.buf, "\n\n"...)
-	return s.write(s.buf)
+	return s.write(s.buf, true)
 }
 
 // heartbeat sends ": ping" when nothing was written for an interval, and re-arms itself.
@@ -118,7 +133,7 @@ func (s *sseWriter) heartbeat() {
 		s.timer.Reset(wait)
 		return
 	}
-	if s.write([]byte(": ping\n\n")) == nil {
+	if s.write([]byte(": ping\n\n"), true) == nil {
 		s.timer.Reset(s.interval)
 	}
 }

@@ -94,3 +94,27 @@ func TestSSEWriter(t *testing.T) {
 		t.Errorf("after a failed write: %v, want the same failure", err)
 	}
 }
+
+func TestSSEWriterFlushesDeltasOnFlush(t *testing.T) {
+	rec := httptest.NewRecorder()
+	s := newSSEWriter(rec, time.Hour)
+	defer s.close()
+	for _, text := range []string{"a", "b"} {
+		if err := s.Delta(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rec.Flushed {
+		t.Fatal("a delta was flushed before Flush: deltas that arrived together must go out together")
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Flushed || strings.Count(rec.Body.String(), "event: delta") != 2 {
+		t.Errorf("after Flush: flushed %v, body %q", rec.Flushed, rec.Body.String())
+	}
+	s.close()
+	if err := s.Flush(); !errors.Is(err, errStreamClosed) {
+		t.Errorf("Flush after close: %v, want errStreamClosed", err)
+	}
+}

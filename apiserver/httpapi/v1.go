@@ -100,41 +100,59 @@ func (a *MeteringAPI) chatCompletions(c *gin.Context) {
 
 // streamCompletion streams an answer as OpenAI does: "data: <chunk>" events, then "data: [DONE]". The
 // response starts with the first chunk, so a failure before it is an ordinary error with its status; a
-// failure after it ends the stream with an error event.
+// failure after it ends the stream with an error event. Chunks that arrived from the upstream together are
+// flushed together.
 func streamCompletion(c *gin.Context, call *service.ChatCall) {
-	w := c.Writer
-	flusher, _ := w.(http.Flusher)
-	started := false
-	write := func(payload []byte) error {
-		if !started {
-			started = true
-			h := w.Header()
-			h.Set("Content-Type", "text/event-stream; charset=utf-8")
-			h.Set("Cache-Control", "no-cache, no-store")
-			h.Set("X-Accel-Buffering", "no")
-			w.WriteHeader(http.StatusOK)
-		}
-		// Three writes into the response's buffer (no copy of the event of its own, held while the stream is
-		// open); Flush sends them together.
-		for _, b := range [][]byte{sseData, payload, sseEnd} {
-			if _, err := w.Write(b); err != nil {
-				return err
-			}
-		}
-		if flusher != nil {
-			flusher.Flush()
-		}
-		return nil
-	}
-	err := call.Stream(c.Request.Context(), write)
+	s := &completionStream{w: c.Writer}
+	err := call.Stream(c.Request.Context(), s.event, s.flush)
 	switch {
 	case err == nil:
-		_ = write([]byte("[DONE]"))
-	case !started:
+		s.last([]byte("[DONE]"))
+	case !s.started:
 		writeOpenAIError(c, err)
 	case c.Request.Context().Err() == nil:
 		_, body := openAIErrorBody(c, err)
-		_ = write(body)
+		s.last(body)
+	}
+}
+
+// completionStream writes a /v1 answer's SSE events into the response's buffer.
+type completionStream struct {
+	w       gin.ResponseWriter
+	started bool
+}
+
+// event writes one event: three writes into the response's buffer (no copy of the event of its own, held
+// while the stream is open), sent by the next flush.
+func (s *completionStream) event(payload []byte) error {
+	if !s.started {
+		s.started = true
+		h := s.w.Header()
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		h.Set("Cache-Control", "no-cache, no-store")
+		h.Set("X-Accel-Buffering", "no")
+		s.w.WriteHeader(http.StatusOK)
+	}
+	for _, b := range [][]byte{sseData, payload, sseEnd} {
+		if _, err := s.w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush sends what the buffer holds.
+func (s *completionStream) flush() error {
+	if s.started {
+		s.w.Flush()
+	}
+	return nil
+}
+
+// last writes the stream's last event and sends it.
+func (s *completionStream) last(payload []byte) {
+	if s.event(payload) == nil {
+		_ = s.flush()
 	}
 }
 

@@ -73,7 +73,7 @@ func (a *anthropic) Stream(ctx context.Context, call *Call, emit func(Event) err
 	if err != nil {
 		return x.finish(err)
 	}
-	return x.finish(x.stream(resp, newSSEReader(resp.Body), anthropicChunk, emit))
+	return x.finish(x.stream(resp, newSSEReader, anthropicChunk, emit))
 }
 
 // anthropicChunk handles one event of a Messages stream. Usage arrives in two parts: message_start carries

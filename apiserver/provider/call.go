@@ -176,23 +176,17 @@ func (x *exchange) readAll(resp *http.Response) ([]byte, error) {
 // (emit=false for chunks that carry nothing for the client, such as pings) and whether the stream is over.
 type chunkHandler func(name, data []byte, st *streamState) (ev Event, emit, done bool, err error)
 
-// stream reads the chunks of resp until handle says it is over, calling emit for each event.
-func (x *exchange) stream(resp *http.Response, r chunkReader, handle chunkHandler, emit func(Event) error) error {
+// stream reads the chunks of resp until handle says it is over, calling emit for each event (and the call's
+// Flush before a read of the upstream that follows emitted events).
+func (x *exchange) stream(resp *http.Response, newReader func(io.Reader) chunkReader, handle chunkHandler, emit func(Event) error) error {
 	defer resp.Body.Close() //nolint:errcheck // a response body's Close error says nothing once it was read (kept plain so bodyclose sees it)
 	st := &x.state
+	body := &flushingBody{r: resp.Body, flush: st.call.Flush}
+	r := newReader(body)
 	for {
 		name, data, err := r.next()
 		if err != nil {
-			if errors.Is(err, io.EOF) && st.finish != "" {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			if errors.Is(err, errLineTooLong) {
-				return &Error{Kind: ErrProtocol, cause: err}
-			}
-			return transportError(x.ctx, err)
+			return x.streamError(err, body.err)
 		}
 		x.tick()
 		ev, send, done, err := handle(name, data, st)
@@ -206,11 +200,49 @@ func (x *exchange) stream(resp *http.Response, r chunkReader, handle chunkHandle
 			if err := emit(ev); err != nil {
 				return err
 			}
+			body.pending = true
 		}
 		if done {
 			return nil
 		}
 	}
+}
+
+// streamError is the error that ends a stream whose reader failed with err: nil at the end of a finished
+// stream, flushErr when the call's Flush failed, the upstream's failure otherwise.
+func (x *exchange) streamError(err, flushErr error) error {
+	switch {
+	case flushErr != nil:
+		return flushErr
+	case errors.Is(err, io.EOF) && x.state.finish != "":
+		return nil
+	case errors.Is(err, io.EOF):
+		return transportError(x.ctx, io.ErrUnexpectedEOF)
+	case errors.Is(err, errLineTooLong):
+		return &Error{Kind: ErrProtocol, cause: err}
+	default:
+		return transportError(x.ctx, err)
+	}
+}
+
+// flushingBody is an upstream body that calls flush before a read that follows emitted events (pending):
+// the read may wait for the network, and the events must not wait with it. The stream's reader reads from
+// it only when the chunks already read are used up, so the events of one read go out together.
+type flushingBody struct {
+	r       io.Reader
+	flush   func() error
+	pending bool
+	err     error
+}
+
+func (b *flushingBody) Read(p []byte) (int, error) {
+	if b.pending && b.flush != nil {
+		b.pending = false
+		if b.err = b.flush(); b.err != nil {
+			return 0, b.err
+		}
+	}
+	return b.r.Read(p)
 }
 
 // finish completes the result: text, usage (estimated where the provider reported none) and latency.

@@ -81,7 +81,7 @@ func (a *gemini) Stream(ctx context.Context, call *Call, emit func(Event) error)
 	if err != nil {
 		return x.finish(err)
 	}
-	return x.finish(x.stream(resp, newSSEReader(resp.Body), geminiChunk, emit))
+	return x.finish(x.stream(resp, newSSEReader, geminiChunk, emit))
 }
 
 // geminiChunk handles one GenerateContentResponse of a stream. Its usageMetadata is cumulative (every chunk

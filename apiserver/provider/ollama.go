@@ -59,7 +59,7 @@ func (a *ollama) Stream(ctx context.Context, call *Call, emit func(Event) error)
 	if err != nil {
 		return x.finish(err)
 	}
-	return x.finish(x.stream(resp, newNDJSONReader(resp.Body), ollamaChunk, emit))
+	return x.finish(x.stream(resp, newNDJSONReader, ollamaChunk, emit))
 }
 
 // ollamaChunk handles one line: {"message":{"content":"..."},"done":false}, and at the end

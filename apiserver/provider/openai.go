@@ -119,7 +119,7 @@ func (a *openAI) Stream(ctx context.Context, call *Call, emit func(Event) error)
 	if err != nil {
 		return x.finish(err)
 	}
-	return x.finish(x.stream(resp, newSSEReader(resp.Body), openAIChunk, emit))
+	return x.finish(x.stream(resp, newSSEReader, openAIChunk, emit))
 }
 
 // openAIChunk handles one chunk: {"choices":[{"delta":{"content":"..."},"finish_reason":null}],"usage":null}.

@@ -52,6 +52,12 @@ type Call struct {
 	// replace "model" with Model and set "stream" and "stream_options.include_usage"; Model, System, Messages,
 	// Temperature and MaxTokens are then ignored except for estimating usage. Other adapters ignore Raw.
 	Raw []byte
+	// Flush, when set, lets a streamed call's emit leave events in its writer's buffer: the stream calls
+	// Flush before each read of the upstream that follows emitted events, as that read may wait for the
+	// network. Events that arrived together go out together (one write instead of one per event), and none
+	// waits for the upstream. A Flush error ends the stream with that error. The adapters ignore it when
+	// not streaming.
+	Flush func() error
 }
 
 // DefaultMaxTokens is the answer bound sent to providers that require one when the call sets none.

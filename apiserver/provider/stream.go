@@ -74,7 +74,7 @@ type sseReader struct {
 	hasData bool
 }
 
-func newSSEReader(r io.Reader) *sseReader {
+func newSSEReader(r io.Reader) chunkReader {
 	return &sseReader{lines: newLineReader(r, readBufferSize, MaxLineSize)}
 }
 
@@ -119,7 +119,7 @@ func (s *sseReader) next() (name, data []byte, err error) {
 // ndjsonReader reads newline-delimited JSON, skipping blank lines.
 type ndjsonReader struct{ lines *lineReader }
 
-func newNDJSONReader(r io.Reader) *ndjsonReader {
+func newNDJSONReader(r io.Reader) chunkReader {
 	return &ndjsonReader{lines: newLineReader(r, readBufferSize, MaxLineSize)}
 }
 

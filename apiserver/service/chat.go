@@ -37,10 +37,12 @@ type ChatStore interface {
 	NotifyStop(ctx context.Context, conversationID string) error
 }
 
-// Sink receives an answer's text as it streams (the SSE writer). An error stops the answer: the client is
-// gone.
+// Sink receives an answer's text as it streams (the SSE writer). Delta may keep the text in a buffer: Flush
+// is called before the stream waits for the upstream (provider.Call.Flush). An error stops the answer: the
+// client is gone.
 type Sink interface {
 	Delta(text string) error
+	Flush() error
 }
 
 // ChatOptions tune one answer.
@@ -299,6 +301,12 @@ func (c *Chat) answer(ctx context.Context, pl *plan, user *model.Message, res me
 		Temperature: pl.opts.Temperature, MaxTokens: int(maxOut)}
 	sctx, end := c.streams.start(ctx, pl.target.ConversationID)
 	var sinkErr error
+	if sink != nil {
+		call.Flush = func() error {
+			sinkErr = sink.Flush()
+			return sinkErr
+		}
+	}
 	result, callErr := m.Backend.Stream(sctx, call, func(ev provider.Event) error {
 		if ev.Text == "" || sink == nil {
 			return nil

@@ -309,11 +309,15 @@ func (c *ChatCall) Complete(ctx context.Context) ([]byte, error) {
 
 // Stream sends the call streamed, handing each OpenAI chunk (a JSON object, without SSE framing) to emit,
 // in order. The usage chunk is sent only when the client asked for it (and made up from the result when an
-// OpenAI-protocol upstream sent none). The returned error is the call's failure; a failure of emit (the
-// client went away) stops the call, and what was generated is still metered.
-func (c *ChatCall) Stream(ctx context.Context, emit func([]byte) error) error {
+// OpenAI-protocol upstream sent none). emit may leave chunks in its buffer: flush is called before the
+// stream waits for the upstream (provider.Call.Flush), and the caller sends what is left after Stream
+// returns. The returned error is the call's failure; a failure of emit or flush (the client went away)
+// stops the call, and what was generated is still metered.
+func (c *ChatCall) Stream(ctx context.Context, emit func([]byte) error, flush func() error) error {
 	st := &streamState{c: c, emit: emit}
-	result, err := c.model.Backend.Stream(ctx, c.call, st.event)
+	call := c.call
+	call.Flush = func() error { return st.check(flush()) }
+	result, err := c.model.Backend.Stream(ctx, call, st.event)
 	if err == nil && !isOpenAIProtocol(c.model) {
 		err = st.finish(result)
 	}
@@ -372,11 +376,15 @@ func (st *streamState) event(ev provider.Event) error {
 }
 
 func (st *streamState) send(chunk []byte) error {
-	if err := st.emit(chunk); err != nil {
+	return st.check(st.emit(chunk))
+}
+
+// check remembers a failure to write to the client.
+func (st *streamState) check(err error) error {
+	if err != nil {
 		st.emitErr = err
-		return err
 	}
-	return nil
+	return err
 }
 
 // adoptUpstreamID names the answer as the upstream's first chunk does, so that a usage chunk made up here
