@@ -48,10 +48,10 @@ func TestStreamFlushesBeforeWaitingForTheUpstream(t *testing.T) {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, openAIChunk("a")+openAIChunk("b")+openAIChunk("c"))
+		_, _ = fmt.Fprint(w, openAIChunk("a")+openAIChunk("b")+openAIChunk("c"))
 		w.(http.Flusher).Flush()
 		<-release
-		fmt.Fprint(w, openAIChunk("d")+`data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n"+"data: [DONE]\n\n")
+		_, _ = fmt.Fprint(w, openAIChunk("d")+`data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\n"+"data: [DONE]\n\n")
 	}))
 	defer srv.Close()
 	a := newAdapter(t, config.ProviderOpenAI, srv.URL, provider.Timeouts{}, newTransport(t))
