@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test that runs without a cluster — generated-file check, go vet, golangci-lint, Go unit tests,
+# Runs every test that runs without a cluster — generated-file and go.mod checks, go vet, golangci-lint, Go unit tests,
 # envtest tests against a real kube-apiserver and etcd, API server tests against a real PostgreSQL, short fuzz
 # runs, the web UI's tests and the browser end-to-end tests — and prints one summary line at the end.
 #   hack/test.sh        everything
@@ -46,6 +46,8 @@ fuzz_tests() {
 }
 
 stage "generated files" make --no-print-directory verify-generated
+# go.mod must list what the code imports, direct dependencies as such (go mod tidy -diff prints the difference).
+stage "go.mod tidy" go mod tidy -diff
 stage "go vet" go vet ./...
 # make lint installs the pinned golangci-lint into bin/ first (once) and runs it with .golangci.yml.
 stage "lint" make --no-print-directory lint
