@@ -21,7 +21,9 @@ import (
 	openaioption "github.com/openai/openai-go/v3/option"
 
 	"github.com/llmplatform/llmplatform/apiserver"
+	"github.com/llmplatform/llmplatform/apiserver/metering"
 	"github.com/llmplatform/llmplatform/apiserver/openapi"
+	"github.com/llmplatform/llmplatform/apiserver/store"
 	"github.com/llmplatform/llmplatform/internal/mockprovider"
 	"github.com/llmplatform/llmplatform/internal/testutil/pgtest"
 )
@@ -214,5 +216,141 @@ func newDocRouter(t testing.TB, base string) routers.Router {
 func sameMinute() {
 	if s := time.Now().Second(); s >= 50 {
 		time.Sleep(time.Duration(61-s) * time.Second)
+	}
+}
+
+// usageTotals is a group of usage as the statistics show it.
+type usageTotals struct {
+	Requests           int64  `json:"requests"`
+	Refused            int64  `json:"refused"`
+	Failed             int64  `json:"failed"`
+	PromptTokens       int64  `json:"prompt_tokens"`
+	CachedPromptTokens int64  `json:"cached_prompt_tokens"`
+	CompletionTokens   int64  `json:"completion_tokens"`
+	ReasoningTokens    int64  `json:"reasoning_tokens"`
+	TotalTokens        int64  `json:"total_tokens"`
+	CostUSD            string `json:"cost_usd"`
+}
+
+// usageReport is /api/v1/usage or /api/v1/admin/usage (by_provider is the user's, by_user the admin's).
+type usageReport struct {
+	From    string      `json:"from"`
+	To      string      `json:"to"`
+	Summary usageTotals `json:"summary"`
+	ByDay   []struct {
+		Date string `json:"date"`
+		usageTotals
+	} `json:"by_day"`
+	ByModel []struct {
+		Provider string `json:"provider"`
+		Model    string `json:"model"`
+		usageTotals
+	} `json:"by_model"`
+	ByProvider []struct {
+		Provider string `json:"provider"`
+		usageTotals
+	} `json:"by_provider"`
+	ByUser []struct {
+		UserID   string `json:"user_id"`
+		Username string `json:"username"`
+		usageTotals
+	} `json:"by_user"`
+}
+
+// usageFilter selects raw usage records: the days from..to (YYYY-MM-DD, both included) and, where not
+// empty, one user, provider and model.
+type usageFilter struct {
+	from, to, user, provider, model string
+}
+
+// rawUsage sums the raw usage records that f selects, as the statistics should show them.
+func (e *meterEnv) rawUsage(f usageFilter) usageTotals {
+	e.t.Helper()
+	var r usageTotals
+	var cost int64
+	err := e.srv.DB.Pool().QueryRow(context.Background(), `SELECT count(*),
+		count(*) FILTER (WHERE outcome = 'refused'), count(*) FILTER (WHERE outcome IN ('upstream_error', 'error')),
+		coalesce(sum(prompt_tokens), 0), coalesce(sum(cached_tokens), 0), coalesce(sum(completion_tokens), 0),
+		coalesce(sum(reasoning_tokens), 0), coalesce(sum(cost_micros), 0)
+		FROM usage_records WHERE day BETWEEN $1::date AND $2::date AND ($3::text = '' OR user_id::text = $3::text)
+		AND ($4::text = '' OR provider = $4::text) AND ($5::text = '' OR model = $5::text)`,
+		f.from, f.to, f.user, f.provider, f.model).Scan(&r.Requests, &r.Refused, &r.Failed, &r.PromptTokens,
+		&r.CachedPromptTokens, &r.CompletionTokens, &r.ReasoningTokens, &cost)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r.TotalTokens = r.PromptTokens + r.CompletionTokens
+	r.CostUSD = formatMicros(cost)
+	return r
+}
+
+// checkReport checks a usage report over f's range (for f's user, or everyone) against the raw records: its
+// range, its summary (of requests in all), every day of the range in order, every model, provider and user,
+// and that these groups leave nothing out.
+func (e *meterEnv) checkReport(name string, rep usageReport, f usageFilter, requests int64) {
+	e.t.Helper()
+	t := e.t
+	if want := e.rawUsage(f); rep.Summary != want || rep.Summary.Requests != requests || rep.From != f.from || rep.To != f.to {
+		t.Errorf("%s: %s..%s summary %+v, want %s..%s with %d requests; raw records %+v", name, rep.From, rep.To,
+			rep.Summary, f.from, f.to, requests, want)
+	}
+	from, _ := time.Parse(time.DateOnly, f.from)
+	to, _ := time.Parse(time.DateOnly, f.to)
+	if days := int(to.Sub(from).Hours()/24) + 1; len(rep.ByDay) != days {
+		t.Errorf("%s: %d days in by_day, want %d", name, len(rep.ByDay), days)
+	}
+	var sums [3]int64
+	for i, d := range rep.ByDay {
+		day := from.AddDate(0, 0, i).Format(time.DateOnly)
+		if want := e.rawUsage(usageFilter{from: day, to: day, user: f.user}); d.Date != day || d.usageTotals != want {
+			t.Errorf("%s: by_day[%d] %s %+v, want %s with the raw records' %+v", name, i, d.Date, d.usageTotals, day, want)
+		}
+	}
+	for _, m := range rep.ByModel {
+		sums[0] += m.Requests
+		g := f
+		g.provider, g.model = m.Provider, m.Model
+		if want := e.rawUsage(g); m.usageTotals != want {
+			t.Errorf("%s: model %s/%s %+v, raw records %+v", name, m.Provider, m.Model, m.usageTotals, want)
+		}
+	}
+	for _, p := range rep.ByProvider {
+		sums[1] += p.Requests
+		g := f
+		g.provider = p.Provider
+		if want := e.rawUsage(g); p.usageTotals != want {
+			t.Errorf("%s: provider %s %+v, raw records %+v", name, p.Provider, p.usageTotals, want)
+		}
+	}
+	for _, u := range rep.ByUser {
+		sums[2] += u.Requests
+		g := f
+		g.user = u.UserID
+		if want := e.rawUsage(g); u.usageTotals != want {
+			t.Errorf("%s: user %s %+v, raw records %+v", name, u.Username, u.usageTotals, want)
+		}
+	}
+	want := [3]int64{requests, requests, 0} // a user's report has no users, the admin's no providers
+	if f.user == "" {
+		want = [3]int64{requests, 0, requests}
+	}
+	if sums != want {
+		t.Errorf("%s: by model, by provider and by user count %v requests, want %v", name, sums, want)
+	}
+}
+
+// writeBackdated writes a usage record of a call on the given day (a date in the platform's zone) and its
+// daily rollup, through the store's own usage write, as the meter's writer does.
+func (e *meterEnv) writeBackdated(userID string, day time.Time) {
+	e.t.Helper()
+	y, m, d := day.Date()
+	rec := store.UsageRecord{StartedAt: time.Date(y, m, d, 12, 0, 0, 0, tokyo(e.t)), Day: day, UserID: userID,
+		Source: metering.SourceAPI, Provider: "oai", Model: "mock-chat", KeyID: "oai/one", PromptTokens: 1000,
+		CachedTokens: 200, Completion: 500, Reasoning: 100, CostMicros: 2_000_000, LatencyMS: 1500, Outcome: metering.OutcomeOK}
+	daily := store.DailyDelta{Day: day, UserID: userID, Provider: rec.Provider, Model: rec.Model, Requests: 1,
+		Prompt: rec.PromptTokens, Cached: rec.CachedTokens, Completion: rec.Completion, Reasoning: rec.Reasoning, CostMicros: rec.CostMicros}
+	if err := e.srv.DB.WriteUsage(context.Background(), store.UsageBatch{Records: []store.UsageRecord{rec},
+		Daily: []store.DailyDelta{daily}}); err != nil {
+		e.t.Fatal(err)
 	}
 }

@@ -248,8 +248,11 @@ func TestShadowQuotaNeverRefusesAndShowsItsRefusals(t *testing.T) {
 	}
 }
 
-// TestStatisticsEqualSumsOverRawRecords: the usage report, the admin report and the CSV export add up to
-// the raw records, for every user and in total.
+// TestStatisticsEqualSumsOverRawRecords: the usage report (summary, by day, by model, by provider), the
+// admin report (summary, by user, by model, by day) and the CSV export add up to the raw records, for every
+// user and in total; and from/to filter them all: a call of 40 days ago is left out of the default range and
+// of a range that ends before it, and counted in a range that covers it (the original app's B9 counted it
+// whatever the range).
 func TestStatisticsEqualSumsOverRawRecords(t *testing.T) {
 	e := newMeterEnv(t, meterOptions{})
 	ctx := context.Background()
@@ -264,54 +267,45 @@ func TestStatisticsEqualSumsOverRawRecords(t *testing.T) {
 		}
 	}
 	e.waitRecords(15)
-	const sums = `SELECT count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_micros),
-		count(*) FILTER (WHERE outcome <> 'ok') FROM usage_records`
-	type totals struct {
-		Requests         int64  `json:"requests"`
-		Failed           int64  `json:"failed"`
-		PromptTokens     int64  `json:"prompt_tokens"`
-		CompletionTokens int64  `json:"completion_tokens"`
-		CostUSD          string `json:"cost_usd"`
+	ann, bob, admin := users[0], users[1], e.admin()
+	var def usageReport
+	e.expect(e.do("GET", "/api/v1/usage", ann.access, nil), 200).json(t, &def)
+	today, err := time.Parse(time.DateOnly, def.To)
+	if err != nil {
+		t.Fatalf("the report's to %q: %v", def.To, err)
 	}
-	rawTotals := func(where string, args ...any) totals {
-		var r totals
-		var cost int64
-		if err := e.srv.DB.Pool().QueryRow(ctx, sums+" "+where, args...).Scan(&r.Requests, &r.PromptTokens, &r.CompletionTokens, &cost, &r.Failed); err != nil {
-			t.Fatal(err)
+	old := today.AddDate(0, 0, -40)
+	e.writeBackdated(ann.userID, old)
+	day := func(d time.Time, days int) string { return d.AddDate(0, 0, days).Format(time.DateOnly) }
+
+	for _, rg := range []struct {
+		name, query, from, to string
+		ann, bob              int64 // requests in range
+	}{
+		{"default range", "", day(today, -29), def.To, 6, 9},
+		{"ending the day before the old call", "?from=" + day(old, -3) + "&to=" + day(old, -1), day(old, -3), day(old, -1), 0, 0},
+		{"the old call's day", "?from=" + day(old, 0) + "&to=" + day(old, 0), day(old, 0), day(old, 0), 1, 0},
+		{"covering both", "?from=" + day(old, 0), day(old, 0), def.To, 7, 9},
+	} {
+		for _, u := range []struct {
+			s    session
+			want int64
+		}{{ann, rg.ann}, {bob, rg.bob}} {
+			var rep usageReport
+			e.expect(e.do("GET", "/api/v1/usage"+rg.query, u.s.access, nil), 200).json(t, &rep)
+			e.checkReport(rg.name+", "+u.s.username, rep, usageFilter{from: rg.from, to: rg.to, user: u.s.userID}, u.want)
 		}
-		r.CostUSD = formatMicros(cost)
-		return r
+		var rep usageReport
+		e.expect(e.do("GET", "/api/v1/admin/usage"+rg.query, admin.access, nil), 200).json(t, &rep)
+		e.checkReport(rg.name+", admin", rep, usageFilter{from: rg.from, to: rg.to}, rg.ann+rg.bob)
 	}
-	for _, s := range users {
-		var rep struct {
-			Summary    totals `json:"summary"`
-			ByProvider []struct {
-				Provider string `json:"provider"`
-				totals
-			} `json:"by_provider"`
-		}
-		e.expect(e.do("GET", "/api/v1/usage", s.access, nil), 200).json(t, &rep)
-		if want := rawTotals("WHERE user_id = $1", s.userID); rep.Summary != want {
-			t.Errorf("%s: /api/v1/usage summary %+v, raw records %+v", s.username, rep.Summary, want)
-		}
-		for _, p := range rep.ByProvider {
-			if want := rawTotals("WHERE user_id = $1 AND provider = $2", s.userID, p.Provider); p.totals != want {
-				t.Errorf("%s: provider %s %+v, raw records %+v", s.username, p.Provider, p.totals, want)
-			}
-		}
+
+	var adm usageReport
+	e.expect(e.do("GET", "/api/v1/admin/usage", admin.access, nil), 200).json(t, &adm)
+	if len(adm.ByUser) != 2 || adm.ByUser[0].Username != "bob" {
+		t.Errorf("admin report's users %+v; want bob (more calls) first", adm.ByUser)
 	}
-	var admin struct {
-		Summary totals `json:"summary"`
-		ByUser  []struct {
-			Username string `json:"username"`
-			totals
-		} `json:"by_user"`
-	}
-	e.expect(e.do("GET", "/api/v1/admin/usage", e.admin().access, nil), 200).json(t, &admin)
-	if want := rawTotals(""); admin.Summary != want || len(admin.ByUser) != 2 || admin.ByUser[0].Username != "bob" {
-		t.Errorf("admin report %+v (users %+v), raw records %+v; want bob (more calls) first", admin.Summary, admin.ByUser, want)
-	}
-	r := e.expect(e.do("GET", "/api/v1/usage?format=csv", users[1].access, nil), 200)
+	r := e.expect(e.do("GET", "/api/v1/usage?format=csv", bob.access, nil), 200)
 	lines, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
 	if err != nil || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("CSV %q: %v", r.body, err)
@@ -321,11 +315,16 @@ func TestStatisticsEqualSumsOverRawRecords(t *testing.T) {
 		n, _ := strconv.ParseInt(l[3], 10, 64)
 		requests += n
 	}
-	if want := rawTotals("WHERE user_id = $1", users[1].userID).Requests; requests != want || len(lines) != 4 {
+	if want := e.rawUsage(usageFilter{from: def.From, to: def.To, user: bob.userID}).Requests; requests != want || len(lines) != 4 {
 		t.Errorf("CSV counts %d requests in %d lines, raw records %d", requests, len(lines)-1, want)
 	}
-	e.expect(e.do("GET", "/api/v1/usage?from=2026-02-01&to=2025-01-01", users[0].access, nil), 422)
-	e.expect(e.do("GET", "/api/v1/usage?format=xml", users[0].access, nil), 400)
+	r = e.expect(e.do("GET", "/api/v1/usage?format=csv&from="+day(old, 0)+"&to="+day(old, 0), ann.access, nil), 200)
+	if lines, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll(); err != nil || len(lines) != 2 ||
+		lines[1][0] != day(old, 0) || lines[1][3] != "1" || lines[1][6] != "1000" {
+		t.Errorf("CSV of the old call's day: %q (%v)", r.body, err)
+	}
+	e.expect(e.do("GET", "/api/v1/usage?from=2026-02-01&to=2025-01-01", ann.access, nil), 422)
+	e.expect(e.do("GET", "/api/v1/usage?format=xml", ann.access, nil), 400)
 }
 
 func formatMicros(m int64) string {
@@ -432,7 +431,7 @@ func TestInternalEndpointForTheOperator(t *testing.T) {
 	}
 }
 
-func tokyo(t *testing.T) *time.Location {
+func tokyo(t testing.TB) *time.Location {
 	loc, err := time.LoadLocation("Asia/Tokyo")
 	if err != nil {
 		t.Fatal(err)
