@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -439,30 +440,54 @@ func tokyo(t testing.TB) *time.Location {
 	return loc
 }
 
-// TestChatRefusalCarriesTheQuota: the web chat's JSON refusal says which quota refused, what remains and
-// when it resets (429 with Retry-After).
+// TestChatRefusalCarriesTheQuota: the web chat's refusal says which quota refused, what remains and when it
+// resets (429 with Retry-After), as JSON — also when the client asked for an event stream (the web UI's
+// default), since a refusal comes before the stream's first byte.
 func TestChatRefusalCarriesTheQuota(t *testing.T) {
 	e := newMeterEnv(t, meterOptions{quotas: "- {name: tiny, subjects: {allUsers: true}, limits: {tokensPerMonth: 5}}\n"})
 	ann := e.register("ann")
 	var conv struct{ ID string }
 	e.expect(e.do("POST", "/api/v1/conversations", ann.access, map[string]any{"model": "oai/mock-chat"}), 201).json(t, &conv)
-	r := e.expect(e.do("POST", "/api/v1/conversations/"+conv.ID+"/messages", ann.access, map[string]any{"content": "hello", "stream": false}), 429)
-	var body struct {
-		Error struct {
-			Code  string
-			Quota struct {
-				Quota, Limit, Remaining string
-				ResetAt                 time.Time `json:"reset_at"`
+	path := "/api/v1/conversations/" + conv.ID + "/messages"
+	streamed := func() resp {
+		raw := []byte(`{"content": "hello"}`)
+		req, _ := http.NewRequest("POST", e.base+path, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+ann.access)
+		return e.send(req, raw)
+	}
+	for _, c := range []struct {
+		name string
+		r    resp
+	}{
+		{"JSON", e.do("POST", path, ann.access, map[string]any{"content": "hello", "stream": false})},
+		{"streamed", streamed()},
+	} {
+		r := c.r
+		var body struct {
+			Error struct {
+				Code  string
+				Quota struct {
+					Quota, Limit, Remaining string
+					ResetAt                 time.Time `json:"reset_at"`
+				}
 			}
 		}
+		if r.status != 429 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+			t.Fatalf("%s: %d %q %s, want a JSON 429", c.name, r.status, r.header.Get("Content-Type"), r.body)
+		}
+		r.json(t, &body)
+		if body.Error.Code != "quota_exceeded" || body.Error.Quota.Quota != "tiny" || body.Error.Quota.Limit != "tokensPerMonth" ||
+			body.Error.Quota.Remaining != "5" || body.Error.Quota.ResetAt.IsZero() || r.header.Get("Retry-After") == "" {
+			t.Errorf("%s: refusal %s (Retry-After %q)", c.name, r.body, r.header.Get("Retry-After"))
+		}
 	}
-	r.json(t, &body)
-	if body.Error.Code != "quota_exceeded" || body.Error.Quota.Quota != "tiny" || body.Error.Quota.Limit != "tokensPerMonth" ||
-		body.Error.Quota.Remaining != "5" || body.Error.Quota.ResetAt.IsZero() || r.header.Get("Retry-After") == "" {
-		t.Errorf("refusal %s (Retry-After %q)", r.body, r.header.Get("Retry-After"))
+	e.waitRecords(2)
+	if n := e.scalar(`SELECT count(*) FROM usage_records WHERE source = 'chat' AND outcome = 'refused'`); n != 2 {
+		t.Errorf("%d chat refusals recorded, want 2", n)
 	}
-	e.waitRecords(1)
-	if n := e.scalar(`SELECT count(*) FROM usage_records WHERE source = 'chat' AND outcome = 'refused'`); n != 1 {
-		t.Errorf("%d chat refusals recorded, want 1", n)
+	if n := len(e.mock.Requests()); n != 0 {
+		t.Errorf("the provider was called %d times for refused sends", n)
 	}
 }
