@@ -76,11 +76,31 @@ func TestAuthSessionLifecycle(t *testing.T) {
 		Items []struct {
 			Action     string `json:"action"`
 			TargetType string `json:"target_type"`
+			TargetID   string `json:"target_id"`
+			ClientIP   string `json:"client_ip"`
 		} `json:"items"`
 	}
-	e.expect(e.do("GET", "/api/v1/admin/audit?action=session.refresh_reuse", e.admin().access, nil), 200).json(t, &audit)
+	root := e.admin()
+	e.expect(e.do("GET", "/api/v1/admin/audit?action=session.refresh_reuse", root.access, nil), 200).json(t, &audit)
 	if len(audit.Items) != 1 || audit.Items[0].TargetType != "session" {
 		t.Errorf("refresh reuse audit = %+v", audit.Items)
+	}
+	// So were the three failed logins: two on ada's account (a wrong password, then the old one), one on
+	// none; with the client's address and without the password tried.
+	r = e.expect(e.do("GET", "/api/v1/admin/audit?action=user.login_failed", root.access, nil), 200)
+	r.json(t, &audit)
+	targets := map[string]int{}
+	for _, a := range audit.Items {
+		if a.Action != "user.login_failed" || a.TargetType != "user" || a.ClientIP != "127.0.0.1" {
+			t.Errorf("failed login audit entry %+v", a)
+		}
+		targets[a.TargetID]++
+	}
+	if len(audit.Items) != 3 || targets[ada.userID] != 2 || targets[""] != 1 {
+		t.Errorf("failed login audit = %+v, want 2 on %s and 1 on no account", audit.Items, ada.userID)
+	}
+	if strings.Contains(string(r.body), "wrong-password") || strings.Contains(string(r.body), "whatever-1") {
+		t.Errorf("the audit log shows a password tried: %s", r.body)
 	}
 }
 
