@@ -21,6 +21,7 @@ func (h *handlers) conversationRoutes(user *gin.RouterGroup) {
 	user.GET("/conversations/:id/messages", h.listMessages)
 	user.POST("/conversations/:id/messages", h.sendMessage)
 	user.GET("/conversations/:id/export", h.export)
+	user.GET("/conversations/:id/stats", h.conversationStats)
 	user.PUT("/conversations/:id/tags/:tag_id", h.setTag(true))
 	user.DELETE("/conversations/:id/tags/:tag_id", h.setTag(false))
 	user.GET("/tags", h.listTags)
@@ -173,6 +174,15 @@ func (h *handlers) export(c *gin.Context) {
 	}
 	attachment(c, "conversation-"+id+".md")
 	c.Data(http.StatusOK, "text/markdown; charset=utf-8", []byte(e.Markdown()))
+}
+
+func (h *handlers) conversationStats(c *gin.Context) {
+	id, ok := pathID(c, "id", "conversation")
+	if !ok {
+		return
+	}
+	stats, err := h.Conversations.Stats(c.Request.Context(), principal(c), id)
+	respond(c, http.StatusOK, stats, err)
 }
 
 func (h *handlers) setTag(attach bool) gin.HandlerFunc {

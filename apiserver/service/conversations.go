@@ -22,6 +22,7 @@ type ConversationStore interface {
 	ListConversations(ctx context.Context, userID, tagID string, p model.PageRequest) (model.Page[model.Conversation], error)
 	ListMessages(ctx context.Context, userID, conversationID string, p model.PageRequest) (model.Page[model.Message], error)
 	AllMessages(ctx context.Context, userID, conversationID string) ([]model.Message, error)
+	ConversationStats(ctx context.Context, userID, id string) (*model.ConversationStats, error)
 	SearchMessages(ctx context.Context, q store.SearchQuery, p model.PageRequest) (model.Page[model.SearchHit], error)
 	Tag(ctx context.Context, userID, id string) (*model.Tag, error)
 	CreateTag(ctx context.Context, userID, name, color string) (*model.Tag, error)
@@ -230,14 +231,21 @@ func indexRunes(s, sub []rune) int {
 	return -1
 }
 
-// Export is a conversation with all its messages.
-type Export struct {
-	Conversation *model.Conversation `json:"conversation"`
-	Messages     []model.Message     `json:"messages"`
-	ExportedAt   time.Time           `json:"exported_at"`
+// Stats returns the statistics of one of the caller's conversations: messages by role, the usage stored
+// with its answers and the usage records of its calls.
+func (s *Conversations) Stats(ctx context.Context, p model.Principal, id string) (*model.ConversationStats, error) {
+	return s.store.ConversationStats(ctx, p.UserID, id)
 }
 
-// Export returns a conversation and all its messages.
+// Export is a conversation with all its messages and its statistics.
+type Export struct {
+	Conversation *model.Conversation      `json:"conversation"`
+	Messages     []model.Message          `json:"messages"`
+	Stats        *model.ConversationStats `json:"stats"`
+	ExportedAt   time.Time                `json:"exported_at"`
+}
+
+// Export returns a conversation, all its messages and its statistics.
 func (s *Conversations) Export(ctx context.Context, p model.Principal, id string) (*Export, error) {
 	c, err := s.store.Conversation(ctx, p.UserID, id)
 	if err != nil {
@@ -250,7 +258,11 @@ func (s *Conversations) Export(ctx context.Context, p model.Principal, id string
 	if msgs == nil {
 		msgs = []model.Message{}
 	}
-	return &Export{Conversation: c, Messages: msgs, ExportedAt: s.now().UTC()}, nil
+	stats, err := s.store.ConversationStats(ctx, p.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	return &Export{Conversation: c, Messages: msgs, Stats: stats, ExportedAt: s.now().UTC()}, nil
 }
 
 // Markdown renders an export as a Markdown document.
@@ -267,6 +279,11 @@ func (e *Export) Markdown() string {
 		fmt.Fprintf(&b, "- Tags: %s\n", strings.Join(names, ", "))
 	}
 	fmt.Fprintf(&b, "- Exported: %s\n", e.ExportedAt.Format(time.RFC3339))
+	if st := e.Stats; st != nil {
+		m, a := st.Messages, st.Answers
+		fmt.Fprintf(&b, "- Statistics: %d messages (%d user, %d assistant); answers %d tokens (%d prompt, %d completion), USD %s; %d calls, USD %s\n",
+			m.Total, m.User, m.Assistant, a.TotalTokens, a.PromptTokens, a.CompletionTokens, a.CostUSD, st.Calls.Requests, st.Calls.CostUSD)
+	}
 	if c.SystemPrompt != "" {
 		fmt.Fprintf(&b, "\n## System prompt\n\n%s\n", c.SystemPrompt)
 	}

@@ -1225,6 +1225,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Statistics of a conversation (messages by role, tokens and cost of its answers and of its calls)
+         * @description `answers` sums the usage stored with the assistant messages the conversation holds now (kept as long as
+         *     the messages, priced at their model's price). `calls` sums the usage records of the conversation's
+         *     metered calls exactly as `/api/v1/usage` counts them: answers since regenerated or deleted and failed
+         *     calls included, at the platform's cost (calls with own keys cost 0); raw records are kept for the
+         *     platform's `metering.rawRetention` (default 90 days), so older calls drop out of `calls`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: components["parameters"]["ID"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The statistics */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConversationStats"];
+                    };
+                };
+                401: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/conversations/{id}/stop": {
         parameters: {
             query?: never;
@@ -2548,6 +2597,19 @@ export interface components {
             /** Format: date */
             to: string;
         };
+        AnswerTotals: {
+            cached_prompt_tokens: number;
+            /** @description Reasoning tokens included */
+            completion_tokens: number;
+            /** @description Decimal USD at the answers' model prices (own keys' prices included) */
+            cost_usd: string;
+            /** @description Answers whose usage is an estimate (the provider reported none) */
+            estimated: number;
+            /** @description Cached tokens included */
+            prompt_tokens: number;
+            reasoning_tokens: number;
+            total_tokens: number;
+        };
         APIToken: {
             /** @description Globs over provider/model or model; empty allows every model */
             allowed_models: string[];
@@ -2672,10 +2734,28 @@ export interface components {
             /** Format: date-time */
             exported_at: string;
             messages: components["schemas"]["Message"][];
+            stats: components["schemas"]["ConversationStats"];
         };
         ConversationPage: {
             items: components["schemas"]["Conversation"][];
             next_cursor?: string;
+        };
+        ConversationStats: {
+            answers: components["schemas"]["AnswerTotals"];
+            calls: components["schemas"]["UsageTotals"];
+            /** Format: uuid */
+            conversation_id: string;
+            /**
+             * Format: date-time
+             * @description The earliest message or call; null when there is none
+             */
+            first_activity_at: string | null;
+            /**
+             * Format: date-time
+             * @description The latest message or call; null when there is none
+             */
+            last_activity_at: string | null;
+            messages: components["schemas"]["MessageCounts"];
         };
         CreateConversationRequest: {
             model: string;
@@ -2850,6 +2930,12 @@ export interface components {
             /** @description Time to first token */
             ttft_ms: number | null;
             usage: components["schemas"]["Usage"] | null;
+        };
+        MessageCounts: {
+            assistant: number;
+            system: number;
+            total: number;
+            user: number;
         };
         MessagePage: {
             items: components["schemas"]["Message"][];
