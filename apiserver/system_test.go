@@ -103,18 +103,43 @@ func TestSystemEndpoints(t *testing.T) {
 		}
 	}
 
-	// Access logs name the route and status, never bodies or secrets.
+	// Access logs name the route and status, never bodies or secrets: passwords, access and refresh tokens,
+	// personal API tokens on /v1 (accepted, forged or revoked).
 	s := e.register("henry")
 	e.login("henry", "password-of-henry")
 	e.expect(e.do("GET", "/api/v1/auth/me", s.access, nil), 200)
+	var tok struct{ ID, Token string }
+	e.expect(e.do("POST", "/api/v1/tokens", s.access, map[string]any{"name": "cli"}), 201).json(t, &tok)
+	forged := tok.Token[:len(tok.Token)-4] + "AAAA"
+	v1 := func(method, path, token, body string) int {
+		req, _ := http.NewRequest(method, e.base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		return e.send(req, nil).status
+	}
+	if c := v1("GET", "/v1/models", tok.Token, ""); c != 200 {
+		t.Errorf("/v1/models with a personal API token = %d", c)
+	}
+	if c := v1("POST", "/v1/chat/completions", tok.Token, `{"model": "none/such", "messages": [{"role": "user", "content": "hi"}]}`); c < 400 {
+		t.Errorf("/v1/chat/completions of an unknown model = %d", c)
+	}
+	if c := v1("GET", "/v1/models", forged, ""); c != 401 {
+		t.Errorf("/v1/models with a forged token = %d", c)
+	}
+	e.expect(e.do("DELETE", "/api/v1/tokens/"+tok.ID, s.access, nil), 204)
+	if c := v1("GET", "/v1/models", tok.Token, ""); c != 401 {
+		t.Errorf("/v1/models with a revoked token = %d", c)
+	}
 	logs := e.logText()
-	for _, secret := range []string{"password-of-henry", s.access, s.refresh} {
+	tokSecret := tok.Token[strings.LastIndex(tok.Token, "_")+1:] // after the visible prefix
+	for _, secret := range []string{"password-of-henry", s.access, s.refresh, tok.Token, forged, tokSecret, tokSecret[:16]} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain a secret %.12s…", secret)
 		}
 	}
-	if !strings.Contains(logs, `"route":"/api/v1/auth/login"`) || !strings.Contains(logs, `"user_id":"`+s.userID+`"`) {
-		t.Errorf("access log lacks route or user id")
+	if !strings.Contains(logs, `"route":"/api/v1/auth/login"`) || !strings.Contains(logs, `"user_id":"`+s.userID+`"`) ||
+		!strings.Contains(logs, `"route":"/v1/models"`) || !strings.Contains(logs, `"route":"/v1/chat/completions"`) {
+		t.Errorf("access log lacks a route or the user id")
 	}
 
 	code, _, metrics := get(t, e.base+"/metrics")
