@@ -54,6 +54,7 @@ func TestOwnershipSweep(t *testing.T) {
 		{"POST", bMsgs + question.ID + "/edit", map[string]string{"content": "pwned"}},
 		{"DELETE", bMsgs + question.ID, nil},
 		{"POST", "/api/v1/conversations/" + conv.ID + "/stop", nil},
+		{"GET", "/api/v1/conversations/" + conv.ID + "/stats", nil},
 		{"GET", "/api/v1/conversations/" + conv.ID + "/export", nil},
 		{"GET", "/api/v1/conversations/" + conv.ID + "/export?format=json", nil},
 		{"PUT", "/api/v1/conversations/" + conv.ID + "/tags/" + bTag.ID, nil},
