@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +22,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
@@ -24,29 +30,51 @@ import (
 	llmv1 "github.com/llmplatform/llmplatform/api/v1alpha1"
 )
 
-// TestSamplesAreAccepted applies every object in config/samples/ to the real kube-apiserver.
+// TestSamplesAreAccepted applies every object in config/samples/ and its subdirectories (the dev stack's
+// samples in config/samples/dev/ included) to the real kube-apiserver. Kustomization files are not objects.
 func TestSamplesAreAccepted(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "config", "samples", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no samples found: %v", err)
+	files := sampleFiles(t, filepath.Join("..", "config", "samples"))
+	if !slices.Contains(files, filepath.Join("..", "config", "samples", "dev", "llmplatform.yaml")) {
+		t.Fatalf("the walk missed config/samples/dev/llmplatform.yaml: %v", files)
 	}
-	ns := newNamespace(t)
 	applied := 0
+	namespaces := map[string]string{} // directory → namespace: each directory is a set of samples
 	for _, f := range files {
-		if filepath.Base(f) == "kustomization.yaml" {
-			continue
+		dir := filepath.Dir(f)
+		if namespaces[dir] == "" {
+			namespaces[dir] = newNamespace(t)
 		}
 		for _, obj := range readObjects(t, f) {
-			obj.SetNamespace(ns)
+			obj.SetNamespace(namespaces[dir])
 			if err := k8sClient.Create(context.Background(), obj); err != nil {
-				t.Errorf("%s: %s %s rejected: %v", filepath.Base(f), obj.GetKind(), obj.GetName(), err)
+				t.Errorf("%s: %s %s rejected: %v", f, obj.GetKind(), obj.GetName(), err)
 			}
 			applied++
 		}
 	}
-	if applied < 5 {
-		t.Errorf("applied only %d sample objects, want at least 5", applied)
+	if applied < 8 {
+		t.Errorf("applied only %d sample objects, want at least 8", applied)
 	}
+}
+
+// sampleFiles lists the YAML files below dir, without kustomization files.
+func sampleFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if !d.IsDir() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) && name != "kustomization.yaml" {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples found in %s: %v", dir, err)
+	}
+	return files
 }
 
 func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
@@ -84,10 +112,13 @@ metadata:
 spec:
   apiServer:
     trustedProxies: [10.0.0.0/8, 192.0.2.7, "fd00::/8", "2001:db8::1"]
+    nodeSelector: {topology.kubernetes.io/zone: eu-west-1a, example.com/gpu: "", example.com/pool: a_b.c-d}
   database:
     managed:
       backup: {schedule: "0 3 * * *"}
-  ingress: {host: chat.example.com}
+  ingress:
+    host: chat.example.com
+    annotations: {example.com/note: "any text: spaces, / and = allowed", example.com/empty: ""}
   providers:
   - name: openai
     type: OpenAI
@@ -165,6 +196,18 @@ func TestSchemaRejectsInvalidObjects(t *testing.T) {
 			}
 			s["apiServer"] = map[string]any{"trustedProxies": many}
 		}, []string{"spec.apiServer.trustedProxies", "must have at most 32 items"}},
+		{"node selector value too long for a label", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"nodeSelector": map[string]any{"zone": strings.Repeat("a", 64)}}
+		}, []string{"spec.apiServer.nodeSelector.zone", "may not be more than 63"}},
+		{"node selector value not a label value", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"nodeSelector": map[string]any{"zone": "eu west"}}
+		}, []string{"spec.apiServer.nodeSelector.zone", "should match"}},
+		{"node selector value ending in a dash", validPlatform, func(s, _ map[string]any) {
+			s["apiServer"] = map[string]any{"nodeSelector": map[string]any{"zone": "eu-"}}
+		}, []string{"spec.apiServer.nodeSelector.zone", "should match"}},
+		{"ingress annotation value too long", validPlatform, func(s, _ map[string]any) {
+			s["ingress"] = map[string]any{"host": "chat.example.com", "annotations": map[string]any{"example.com/x": strings.Repeat("a", 4097)}}
+		}, []string{"spec.ingress.annotations", "annotation values must be at most 4096 characters"}},
 		{"unknown registration mode", validPlatform, func(s, _ map[string]any) { s["auth"] = map[string]any{"registration": "Invite"} },
 			[]string{"spec.auth.registration", "Unsupported value"}},
 		{"OpenAI-compatible without baseURL", validPlatform, func(s, _ map[string]any) { provider(s)["type"] = "OpenAICompatible" },
@@ -238,6 +281,19 @@ func TestValidBaseObjectsAreAccepted(t *testing.T) {
 	}
 }
 
+// TestMapValueBoundsAcceptTheLimits: a node selector value of 63 characters and an annotation value of 4096,
+// the largest the schema allows, are accepted.
+func TestMapValueBoundsAcceptTheLimits(t *testing.T) {
+	obj := parseObject(t, validPlatform)
+	obj.SetNamespace(newNamespace(t))
+	spec := obj.Object["spec"].(map[string]any)
+	spec["apiServer"] = map[string]any{"nodeSelector": map[string]any{"zone": strings.Repeat("a", 63)}}
+	spec["ingress"] = map[string]any{"host": "chat.example.com", "annotations": map[string]any{"example.com/x": strings.Repeat("a", 4096)}}
+	if err := k8sClient.Create(context.Background(), obj); err != nil {
+		t.Errorf("values at the bounds rejected: %v", err)
+	}
+}
+
 func TestDatabaseModeIsImmutable(t *testing.T) {
 	ctx := context.Background()
 	obj := parseObject(t, validPlatform)
@@ -307,8 +363,9 @@ func TestDefaultsAreApplied(t *testing.T) {
 	}
 }
 
-// TestKubectlExplainDocumentsFields runs kubectl explain against the test kube-apiserver: every field of
-// spec.apiServer, spec.providers and a quota's limits must carry a description.
+// TestKubectlExplainDocumentsFields runs kubectl explain against the test kube-apiserver. Every field that
+// `kubectl explain --recursive` lists under llmplatform.spec and userquota.spec must have a description in the
+// OpenAPI document kubectl explain reads, and kubectl explain must print those descriptions.
 func TestKubectlExplainDocumentsFields(t *testing.T) {
 	kubectl := filepath.Join(testEnv.BinaryAssetsDirectory, "kubectl")
 	if _, err := os.Stat(kubectl); err != nil {
@@ -326,17 +383,128 @@ func TestKubectlExplainDocumentsFields(t *testing.T) {
 	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, field := range []string{"llmplatform.spec.apiServer", "llmplatform.spec.providers", "llmplatform.spec.providers.models.pricing", "llmplatform.spec.providers.keys", "userquota.spec.limits"} {
+	schemas := publishedSchemas(t)
+	for _, kind := range []struct {
+		field, schema string
+		minFields     int
+	}{
+		{"llmplatform.spec", "io.llmplatform.v1alpha1.LLMPlatform", 150},
+		{"userquota.spec", "io.llmplatform.v1alpha1.UserQuota", 10},
+	} {
+		fields := recursiveFields(t, explain(t, kubectl, path, kind.field, "--recursive"))
+		if len(fields) < kind.minFields {
+			t.Errorf("kubectl explain --recursive %s listed %d fields, want at least %d", kind.field, len(fields), kind.minFields)
+		}
+		spec := schemas[kind.schema].Properties["spec"]
+		for _, f := range fields {
+			if d := spec.describe(f); d == "" {
+				t.Errorf("%s.%s has no description", kind.field, f)
+			}
+		}
+	}
+	for _, field := range []string{"llmplatform.spec.apiServer", "llmplatform.spec.providers", "userquota.spec.limits"} {
 		assertEveryFieldDescribed(t, field, explain(t, kubectl, path, field))
 	}
 }
 
-// explain runs kubectl explain, retrying while the new CRDs are not yet in the published OpenAPI document.
-func explain(t *testing.T, kubectl, kubeconfig, field string) string {
+// openAPISchema is the part of an OpenAPI v3 schema that kubectl explain prints.
+type openAPISchema struct {
+	Description string                    `json:"description"`
+	Properties  map[string]*openAPISchema `json:"properties"`
+	Items       *openAPISchema            `json:"items"`
+}
+
+// describe returns the description of the field at a dotted path below s, or "" when the path has none.
+func (s *openAPISchema) describe(path string) string {
+	for _, name := range strings.Split(path, ".") {
+		for s != nil && s.Items != nil {
+			s = s.Items
+		}
+		if s == nil {
+			return ""
+		}
+		s = s.Properties[name]
+	}
+	if s == nil {
+		return ""
+	}
+	return s.Description
+}
+
+// publishedSchemas reads the API group's OpenAPI v3 document from the kube-apiserver: the document kubectl
+// explain renders.
+func publishedSchemas(t *testing.T) map[string]*openAPISchema {
 	t.Helper()
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := strings.TrimSuffix(cfg.Host, "/") + "/openapi/v3/apis/" + llmv1.GroupVersion.Group + "/" + llmv1.GroupVersion.Version
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		out, err := exec.Command(kubectl, "--kubeconfig", kubeconfig, "explain", field).CombinedOutput()
+		var doc struct {
+			Components struct {
+				Schemas map[string]*openAPISchema `json:"schemas"`
+			} `json:"components"`
+		}
+		err := getJSON(httpClient, u, &doc)
+		if err == nil && doc.Components.Schemas["io.llmplatform.v1alpha1.UserQuota"] != nil {
+			return doc.Components.Schemas
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v (schemas %v)", u, err, slices.Sorted(maps.Keys(doc.Components.Schemas)))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func getJSON(c *http.Client, u string, v any) error {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// recursiveFields reads the tree that kubectl explain --recursive prints below FIELDS: ("  name\t<type>",
+// two more spaces per level) as dotted paths.
+func recursiveFields(t *testing.T, out string) []string {
+	t.Helper()
+	_, tree, ok := strings.Cut(out, "FIELDS:\n")
+	if !ok {
+		t.Fatalf("kubectl explain --recursive printed no FIELDS:\n%s", out)
+	}
+	var paths, stack []string
+	for _, l := range strings.Split(tree, "\n") {
+		name, _, ok := strings.Cut(strings.TrimLeft(l, " "), "\t")
+		if !ok || name == "" {
+			continue
+		}
+		depth := (len(l)-len(strings.TrimLeft(l, " ")))/2 - 1
+		if depth < 0 || depth > len(stack) {
+			t.Fatalf("kubectl explain --recursive: unexpected indentation in %q", l)
+		}
+		stack = append(stack[:depth], name)
+		paths = append(paths, strings.Join(stack, "."))
+	}
+	return paths
+}
+
+// explain runs kubectl explain, retrying while the new CRDs are not yet in the published OpenAPI document.
+func explain(t *testing.T, kubectl, kubeconfig, field string, flags ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	args := append([]string{"--kubeconfig", kubeconfig, "explain", field}, flags...)
+	for {
+		out, err := exec.Command(kubectl, args...).CombinedOutput()
 		if err == nil {
 			return string(out)
 		}

@@ -418,7 +418,7 @@ func TestIdlePlatformWritesNothing(t *testing.T) {
 `)
 	p = updatePlatform(t, k8sClient, p, func(p *llmv1.LLMPlatform) {
 		p.Spec.Database.Managed.Backup = &llmv1.BackupSpec{Schedule: "@daily"}
-		p.Spec.APIServer.NodeSelector = map[string]string{"pool": "llm"}
+		p.Spec.APIServer.NodeSelector = map[string]llmv1.LabelValue{"pool": "llm"}
 	})
 	op := startOperator(t, cfg, ns)
 	eventually(t, "waiting for the workloads", func() error {

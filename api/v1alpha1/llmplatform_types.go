@@ -96,10 +96,11 @@ type APIServerSpec struct {
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
-	// nodeSelector constrains the API server pods to nodes with these labels.
+	// nodeSelector constrains the API server pods to nodes with these labels: at most 32 entries, each value a
+	// Kubernetes label value (at most 63 characters; empty, or alphanumerics with '-', '_' or '.' between).
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
-	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	NodeSelector map[string]LabelValue `json:"nodeSelector,omitempty"`
 
 	// tolerations let the API server pods schedule onto tainted nodes.
 	// +optional
@@ -166,7 +167,8 @@ type ManagedDatabaseSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image,omitempty"`
 
-	// storage is the database's persistent volume.
+	// storage is the database's persistent volume. It is read when the volume claim is first created:
+	// later changes to size or storageClassName do not change an existing claim (see storage.size).
 	// +optional
 	// +kubebuilder:default={}
 	Storage StorageSpec `json:"storage,omitempty"`
@@ -186,15 +188,26 @@ type ManagedDatabaseSpec struct {
 	Backup *BackupSpec `json:"backup,omitempty"`
 }
 
+// LabelValue is a Kubernetes label value: at most 63 characters; empty, or alphanumerics with '-', '_' or '.'
+// between. The schema checks it so that a bad value is refused with the platform, not later with its pods.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`
+type LabelValue string
+
 // StorageSpec describes a PersistentVolumeClaim.
 type StorageSpec struct {
-	// size is the requested volume size. Defaults to 10Gi.
+	// size is the requested volume size. Defaults to 10Gi. It applies when the PersistentVolumeClaim is
+	// created; editing it afterwards does not resize the volume (a StatefulSet's volume claim templates cannot
+	// change). To grow a volume whose StorageClass has allowVolumeExpansion, patch the claim's
+	// spec.resources.requests.storage yourself (data-<name>-postgres-0 for the database, <name>-backup for
+	// backups; docs/operations.md, "Resizing storage"). Volumes cannot shrink.
 	// +optional
 	// +kubebuilder:default="10Gi"
 	// +kubebuilder:validation:XValidation:rule="quantity(self).isGreaterThan(quantity('0'))",message="storage size must be positive"
 	Size *resource.Quantity `json:"size,omitempty"`
 
-	// storageClassName is the StorageClass of the volume. Empty uses the cluster's default class.
+	// storageClassName is the StorageClass of the volume. Empty uses the cluster's default class. Like size,
+	// it applies only when the claim is created.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
@@ -218,7 +231,8 @@ type BackupSpec struct {
 	// +kubebuilder:validation:Maximum=1000
 	Retain int32 `json:"retain,omitempty"`
 
-	// storage is the volume that holds the backup files.
+	// storage is the volume that holds the backup files. It is read when the volume claim is first
+	// created: later changes to size or storageClassName do not change an existing claim (see storage.size).
 	// +optional
 	// +kubebuilder:default={}
 	Storage StorageSpec `json:"storage,omitempty"`
@@ -269,9 +283,12 @@ type IngressSpec struct {
 	// +optional
 	TLS *IngressTLS `json:"tls,omitempty"`
 
-	// annotations are added to the Ingress, after (and overriding) the operator's streaming annotations.
+	// annotations are added to the Ingress, after (and overriding) the operator's streaming annotations. At
+	// most 64 entries, each value at most 4096 characters; Kubernetes also limits all of an object's
+	// annotations, keys and values together, to 256 KiB.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 4096)",message="annotation values must be at most 4096 characters"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 

@@ -2,7 +2,6 @@ package builders
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 
@@ -97,6 +96,18 @@ func podAnnotations() map[string]string {
 	}
 }
 
+// labelValues converts the spec's node selector to a pod's; nil stays nil.
+func labelValues(in map[string]llmv1.LabelValue) map[string]string {
+	if in == nil {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[k] = string(v)
+	}
+	return out
+}
+
 func apiServerPodSpec(p *llmv1.LLMPlatform, o Options) corev1.PodSpec {
 	s := p.Spec.APIServer
 	spec := corev1.PodSpec{
@@ -106,7 +117,7 @@ func apiServerPodSpec(p *llmv1.LLMPlatform, o Options) corev1.PodSpec {
 		SecurityContext:              podSecurityContext(APIServerUID),
 		Containers:                   []corev1.Container{apiServerContainer(p, o)},
 		Volumes:                      apiServerVolumes(p),
-		NodeSelector:                 maps.Clone(s.NodeSelector),
+		NodeSelector:                 labelValues(s.NodeSelector),
 	}
 	for i := range s.Tolerations {
 		spec.Tolerations = append(spec.Tolerations, *s.Tolerations[i].DeepCopy())

@@ -3,7 +3,11 @@ package builders
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -393,7 +397,7 @@ func TestPodTemplateRestartsOnlyWhenNeeded(t *testing.T) {
 		{"resources", func(p *llmv1.LLMPlatform) {
 			p.Spec.APIServer.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}
 		}, true},
-		{"node selector", func(p *llmv1.LLMPlatform) { p.Spec.APIServer.NodeSelector = map[string]string{"pool": "a"} }, true},
+		{"node selector", func(p *llmv1.LLMPlatform) { p.Spec.APIServer.NodeSelector = map[string]llmv1.LabelValue{"pool": "a"} }, true},
 		{"new key Secret", func(p *llmv1.LLMPlatform) {
 			p.Spec.Providers[0].Keys = append(p.Spec.Providers[0].Keys, llmv1.ProviderKey{SecretRef: llmv1.ProviderKeySecretRef{Name: "k3", Key: "apiKey"}})
 		}, true},
@@ -524,6 +528,99 @@ func TestBackup(t *testing.T) {
 	}
 	if pvc := BackupPVC(platform(withBackup, notRetained)); len(pvc.OwnerReferences) != 1 {
 		t.Errorf("the backup volume of a database deleted with the platform is not owned: %v", pvc.OwnerReferences)
+	}
+}
+
+// TestBackupScriptKeepsTheNewestDumps runs the backup CronJob's script with sh, a stub pg_dump and a stub date
+// (one run per night): after each run only the newest `retain` dumps are left, each written with the
+// credentials from the mounted Secret; a failed dump exits non-zero, removes no dump and leaves no partial file.
+func TestBackupScriptKeepsTheNewestDumps(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skipf("no sh to run the backup script: %v", err)
+	}
+	c := BackupCronJob(platform(withBackup)).Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+	if len(c.Command) != 3 || c.Command[0] != "/bin/sh" || c.Command[1] != "-c" {
+		t.Fatalf("backup command %q is not /bin/sh -c <script>", c.Command)
+	}
+	root := t.TempDir()
+	backupDir, secretDir, stubs := filepath.Join(root, "backup"), filepath.Join(root, "secret"), filepath.Join(root, "bin")
+	writeFiles(t, map[string]string{
+		filepath.Join(secretDir, "username"): "app",
+		filepath.Join(secretDir, "password"): "s3cret",
+		filepath.Join(secretDir, "database"): "llm",
+		// pg_dump writes who it connected as; with FAIL_DUMP it writes half a file and fails.
+		filepath.Join(stubs, "pg_dump"): `#!/bin/sh
+for a in "$@"; do case "$a" in --file=*) out="${a#--file=}" ;; esac; done
+if [ -n "${FAIL_DUMP:-}" ]; then echo half > "$out"; exit 1; fi
+echo "$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/$PGDATABASE" > "$out"
+`,
+		filepath.Join(stubs, "date"): "#!/bin/sh\necho \"$FAKE_NOW\"\n",
+	})
+	if err := os.MkdirAll(backupDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The script as rendered, with the pod's mount points moved into the temporary directory.
+	script := strings.NewReplacer(BackupDir, backupDir, PostgresSecretDir, secretDir).Replace(c.Command[2])
+	run := func(now string, fail bool) error {
+		cmd := exec.Command("sh", "-c", script)
+		cmd.Env = []string{"PATH=" + stubs + string(os.PathListSeparator) + os.Getenv("PATH"), "FAKE_NOW=" + now}
+		for _, e := range c.Env {
+			cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+		}
+		if fail {
+			cmd.Env = append(cmd.Env, "FAIL_DUMP=1")
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	}
+	const retain = 5 // withBackup's
+	var all []string
+	for night := 1; night <= 8; night++ {
+		now := fmt.Sprintf("202501%02dT030000Z", night)
+		if err := run(now, false); err != nil {
+			t.Fatalf("night %d: %v", night, err)
+		}
+		all = append(all, now+".dump")
+		assertDir(t, backupDir, all[max(0, len(all)-retain):])
+	}
+	if dump, err := os.ReadFile(filepath.Join(backupDir, all[len(all)-1])); err != nil || string(dump) != "app:s3cret@acme-postgres:5432/llm\n" {
+		t.Errorf("pg_dump ran as %q (%v), want the Secret's credentials against acme-postgres:5432", dump, err)
+	}
+	if err := run("20250109T030000Z", true); err == nil {
+		t.Error("the script succeeded although pg_dump failed")
+	}
+	assertDir(t, backupDir, all[len(all)-retain:])
+}
+
+// writeFiles creates files (executable, for the stubs) and their directories.
+func writeFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, content := range files {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// assertDir checks that dir holds exactly the named files.
+func assertDir(t *testing.T, dir string, want []string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%s holds %v, want %v", filepath.Base(dir), got, want)
 	}
 }
 

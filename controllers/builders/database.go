@@ -194,12 +194,14 @@ func BackupPVC(p *llmv1.LLMPlatform) *corev1.PersistentVolumeClaim {
 
 // backupScript dumps the database into a timestamped file in the custom format (restore with pg_restore),
 // then removes all but the newest BACKUP_RETAIN files. The password is read from the mounted Secret into
-// the script's environment only.
+// the script's environment only. A failed dump exits before the pruning and removes its partial file, so
+// failures neither delete good dumps nor fill the volume.
 const backupScript = `set -eu
 export PGPASSWORD="$(cat ` + PostgresSecretDir + `/password)"
 export PGUSER="$(cat ` + PostgresSecretDir + `/username)"
 export PGDATABASE="$(cat ` + PostgresSecretDir + `/database)"
 file="` + BackupDir + `/$(date -u +%Y%m%dT%H%M%SZ).dump"
+trap 'rm -f "$file.partial"' EXIT
 pg_dump --format=custom --file="$file.partial"
 mv "$file.partial" "$file"
 ls -1 ` + BackupDir + `/*.dump | sort -r | tail -n +$((BACKUP_RETAIN + 1)) | xargs -r rm -f --
