@@ -1,13 +1,17 @@
 // Package pgtest gives tests a real, throwaway PostgreSQL. A test package calls Main from its TestMain; each
-// test then asks for a fresh, empty database with NewDatabase. When TEST_DATABASE_URL is set (hack/test.sh sets
-// it), that server is used; otherwise a private server is started from the PostgreSQL binaries in
-// /usr/lib/postgresql/*/bin or on PATH, on 127.0.0.1 and a free port, and stopped when the package's tests end.
+// test then asks for a fresh, empty database with NewDatabase. When TEST_DATABASE_URL is set in the
+// environment (nothing in this repository sets it: it is for a developer or CI job that brings its own
+// server), that server is used; otherwise a private server is started from the PostgreSQL binaries in
+// /usr/lib/postgresql/*/bin or on PATH, on 127.0.0.1 and a free port, and stopped when the package's tests
+// end. On Linux the private server is also killed by the kernel when the test process dies (a panic, a
+// timeout, a SIGKILL), so no server outlives its tests; only its temporary directory is left behind then.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -15,8 +19,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,10 +97,12 @@ func exec1(ctx context.Context, dbURL, sql string) error {
 // Server is a PostgreSQL server started by Start.
 type Server struct {
 	// URL connects to the server's postgres database as the superuser "postgres".
-	URL    string
-	dir    string
-	bin    string
-	runner []string
+	URL   string
+	dir   string
+	bin   string
+	owner *syscall.Credential // the user the server runs as when the tests run as root; nil otherwise
+	proc  *os.Process         // the postmaster, a child of this process
+	done  chan struct{}       // closed when the postmaster has exited
 }
 
 // Start initialises a cluster in a temporary directory and starts a server on 127.0.0.1 and a free port.
@@ -129,12 +137,12 @@ func (s *Server) prepareOwner() error {
 	if err != nil {
 		return fmt.Errorf("running as root needs a postgres user to run the server (apt-get install postgresql): %w", err)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	if err := os.Chown(s.dir, uid, gid); err != nil {
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	if err := os.Chown(s.dir, int(uid), int(gid)); err != nil {
 		return err
 	}
-	s.runner = []string{"runuser", "-u", "postgres", "--"}
+	s.owner = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	return nil
 }
 
@@ -149,32 +157,118 @@ func (s *Server) initAndStart() error {
 		if err != nil {
 			return err
 		}
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", port, s.dir)
-		out, err := s.command("pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(s.dir, "server.log"), "-o", opts).CombinedOutput()
-		if err == nil {
-			s.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+		// Another process may take the port between the probe and the server's bind: then try another.
+		if lastErr = s.startOn(data, port); lastErr == nil {
 			return nil
 		}
-		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
-		lastErr = fmt.Errorf("pg_ctl start: %w: %s\n%s", err, out, log)
 	}
 	return lastErr
 }
 
+// startOn runs the postmaster on port and waits until it accepts connections.
+func (s *Server) startOn(data string, port int) error {
+	logPath := filepath.Join(s.dir, "server.log")
+	logFile, err := os.Create(logPath) //nolint:gosec // a file in the server's own temporary directory
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	cmd := s.command("postgres", "-D", data, "-p", strconv.Itoa(port), "-k", s.dir, "-c", "listen_addresses=127.0.0.1",
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	dieWithParent(cmd.SysProcAttr)
+	if err := s.startChild(cmd); err != nil {
+		return fmt.Errorf("starting postgres: %w", err)
+	}
+	u := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := s.waitReady(u, 60*time.Second); err != nil {
+		s.stopServer()
+		log, _ := os.ReadFile(logPath) //nolint:gosec // the server's log, in its own temporary directory
+		return fmt.Errorf("postgres on port %d: %w\n%s", port, err, log)
+	}
+	s.URL = u
+	return nil
+}
+
+// startChild starts the postmaster from a goroutine that keeps its OS thread locked until the postmaster
+// exits. The kernel's parent-death signal (Pdeathsig) fires when the thread that forked the child ends, not
+// the process: an unlocked goroutine could fork from a thread the Go runtime later ends (a thread is ended
+// when a goroutine locked to it returns), killing the server in the middle of the tests. A thread locked to
+// a goroutine that is still running is never ended, so the server dies only with this process, or after
+// Stop.
+func (s *Server) startChild(cmd *exec.Cmd) error {
+	started := make(chan error, 1)
+	done := make(chan struct{})
+	go func() {
+		// Deliberately never unlocked: when this goroutine returns, after the child has exited, the runtime
+		// ends its thread instead of reusing a thread that carried a child's death signal.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(done)
+	}()
+	if err := <-started; err != nil {
+		return err
+	}
+	s.proc, s.done = cmd.Process, done
+	return nil
+}
+
+// waitReady polls until the server accepts connections, the postmaster exits, or the timeout passes.
+func (s *Server) waitReady(dbURL string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err == nil {
+			_ = conn.Close(ctx)
+			cancel()
+			return nil
+		}
+		cancel()
+		select {
+		case <-s.done:
+			return errors.New("the server exited")
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not accepting connections after %s: %w", timeout, err)
+		}
+	}
+}
+
 // Stop stops the server and removes its files.
 func (s *Server) Stop() {
-	data := filepath.Join(s.dir, "data")
-	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
-		_ = s.command("pg_ctl", "stop", "-D", data, "-m", "immediate", "-w").Run()
-	}
+	s.stopServer()
 	_ = os.RemoveAll(s.dir)
 }
 
+// stopServer shuts the postmaster down at once (SIGQUIT: the data is thrown away anyway) and waits for it,
+// killing it if it takes longer than 30 seconds.
+func (s *Server) stopServer() {
+	if s.proc == nil {
+		return
+	}
+	_ = s.proc.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.proc.Kill()
+		<-s.done
+	}
+	s.proc = nil
+}
+
+// command runs one of PostgreSQL's programs in the server's directory, as the server's owner.
 func (s *Server) command(name string, args ...string) *exec.Cmd {
-	argv := append(append(append([]string{}, s.runner...), filepath.Join(s.bin, name)), args...)
-	//nolint:gosec,noctx // PostgreSQL's own programs with this package's arguments; pg_ctl bounds its own waits (-t, -w)
-	cmd := exec.Command(argv[0], argv[1:]...)
+	//nolint:gosec,noctx // PostgreSQL's own programs with this package's arguments; the server is stopped by Stop
+	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.owner}
 	return cmd
 }
 
