@@ -34,8 +34,8 @@ import (
 // Ready with its API server run from the rendered Deployment; a new user registers and streams a chat through
 // the mock provider with a key from the mounted provider Secret; the operator reads the usage into the
 // UserQuota and LLMPlatform statuses; a change to the tenant and a rotated key reach the running API server
-// as files, a pod template change starts a new one; deleting the tenant stops it; and stopping leaves nothing
-// running.
+// as files, a pod template change starts a new one; deleting the tenant stops it; stopping leaves nothing
+// running; and a second run starts from the kept state, with the users and conversations of the first.
 func TestDevEnvironment(t *testing.T) {
 	state, err := os.MkdirTemp("", "llmp-e2e-dev-")
 	if err != nil {
@@ -43,7 +43,7 @@ func TestDevEnvironment(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(state) })
 	start := time.Now()
-	env, err := devenv.Start(context.Background(), devenv.Options{
+	opts := devenv.Options{
 		Root:       repoRoot,
 		StateDir:   state,
 		Binary:     requireEnv(t, "LLMP_BINARY"),
@@ -51,7 +51,8 @@ func TestDevEnvironment(t *testing.T) {
 		Listen:     "127.0.0.1:0",
 		MockListen: "127.0.0.1:0",
 		Out:        testWriter{t},
-	})
+	}
+	env, err := devenv.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,6 +315,31 @@ func TestDevEnvironment(t *testing.T) {
 				_ = conn.Close()
 				t.Errorf("%s still accepts connections after Stop", host)
 			}
+		}
+	})
+
+	t.Run("a second run starts from the kept state", func(t *testing.T) {
+		again := time.Now()
+		env, err := devenv.Start(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer env.Stop()
+		t.Logf("second run Ready in %s", time.Since(again).Round(100*time.Millisecond))
+		var login struct {
+			AccessToken string `json:"access_token"`
+		}
+		call(t, "POST", env.URL+"/api/v1/auth/login", "", map[string]string{"login": "carol", "password": "carol-password-1"}, &login, 200)
+		type conversation struct {
+			MessageCount int `json:"message_count"`
+		}
+		var convs struct {
+			Items []conversation `json:"items"`
+		}
+		call(t, "GET", env.URL+"/api/v1/conversations", login.AccessToken, nil, &convs, 200)
+		empty := func(c conversation) bool { return c.MessageCount < 2 }
+		if len(convs.Items) == 0 || slices.ContainsFunc(convs.Items, empty) {
+			t.Errorf("carol's conversations after a restart: %+v, want the ones she had, with their messages", convs.Items)
 		}
 	})
 }
