@@ -115,7 +115,7 @@ func (s *stack) listen(ctx context.Context, name string, env []string, argv ...s
 
 func (s *stack) startPostgres(ctx context.Context) error {
 	var err error
-	if s.pg, err = pgtest.Start(); err != nil {
+	if s.pg, err = pgtest.Start(); err != nil { //nolint:contextcheck // a test helper that bounds its own waits; it takes no context
 		return fmt.Errorf("starting PostgreSQL: %w", err)
 	}
 	conn, err := pgx.Connect(ctx, s.pg.URL)
