@@ -24,11 +24,14 @@ type anthropicRequest struct {
 	System      string          `json:"system,omitempty"`
 	Messages    []openAIMessage `json:"messages"`
 	Temperature *float64        `json:"temperature,omitempty"`
+	TopP        *float64        `json:"top_p,omitempty"`
+	Stop        []string        `json:"stop_sequences,omitempty"`
 	Stream      bool            `json:"stream,omitempty"`
 }
 
 func (a *anthropic) body(call *Call, stream bool) ([]byte, error) {
-	req := anthropicRequest{Model: call.Model, MaxTokens: call.MaxTokens, Temperature: call.Temperature, Stream: stream}
+	req := anthropicRequest{Model: call.Model, MaxTokens: call.MaxTokens, Temperature: call.Temperature, TopP: call.TopP,
+		Stop: call.Stop, Stream: stream}
 	if req.MaxTokens <= 0 {
 		req.MaxTokens = DefaultMaxTokens
 	}

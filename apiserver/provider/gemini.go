@@ -34,6 +34,9 @@ type geminiRequest struct {
 
 type geminiGeneration struct {
 	Temperature     *float64 `json:"temperature,omitempty"`
+	TopP            *float64 `json:"topP,omitempty"`
+	StopSequences   []string `json:"stopSequences,omitempty"`
+	Seed            *int64   `json:"seed,omitempty"`
 	MaxOutputTokens int      `json:"maxOutputTokens,omitempty"`
 }
 
@@ -52,8 +55,10 @@ func (a *gemini) body(call *Call) ([]byte, error) {
 		}
 		req.Contents = append(req.Contents, geminiContent{Role: role, Parts: []geminiPart{{Text: m.Content}}})
 	}
-	if call.Temperature != nil || call.MaxTokens > 0 {
-		req.GenerationConfig = &geminiGeneration{Temperature: call.Temperature, MaxOutputTokens: call.MaxTokens}
+	gen := geminiGeneration{Temperature: call.Temperature, TopP: call.TopP, StopSequences: call.Stop, Seed: call.Seed,
+		MaxOutputTokens: call.MaxTokens}
+	if gen.Temperature != nil || gen.TopP != nil || len(gen.StopSequences) > 0 || gen.Seed != nil || gen.MaxOutputTokens > 0 {
+		req.GenerationConfig = &gen
 	}
 	return json.Marshal(req)
 }

@@ -24,6 +24,9 @@ type ollamaRequest struct {
 
 type ollamaOptions struct {
 	Temperature *float64 `json:"temperature,omitempty"`
+	TopP        *float64 `json:"top_p,omitempty"`
+	Stop        []string `json:"stop,omitempty"`
+	Seed        *int64   `json:"seed,omitempty"`
 	NumPredict  int      `json:"num_predict,omitempty"`
 }
 
@@ -35,8 +38,9 @@ func (a *ollama) body(call *Call, stream bool) ([]byte, error) {
 	for _, m := range call.Messages {
 		req.Messages = append(req.Messages, openAIMessage(m))
 	}
-	if call.Temperature != nil || call.MaxTokens > 0 {
-		req.Options = &ollamaOptions{Temperature: call.Temperature, NumPredict: call.MaxTokens}
+	opts := ollamaOptions{Temperature: call.Temperature, TopP: call.TopP, Stop: call.Stop, Seed: call.Seed, NumPredict: call.MaxTokens}
+	if opts.Temperature != nil || opts.TopP != nil || len(opts.Stop) > 0 || opts.Seed != nil || opts.NumPredict > 0 {
+		req.Options = &opts
 	}
 	return json.Marshal(req)
 }

@@ -44,6 +44,11 @@ type Call struct {
 	// MaxTokens bounds the answer's length when positive. Anthropic requires a bound: DefaultMaxTokens is sent
 	// when MaxTokens is zero.
 	MaxTokens int
+	// TopP (nucleus sampling) and Stop (sequences that end the answer) are sent when set. Seed is sent to the
+	// providers that take one (Gemini, Ollama); Anthropic has none, and callers refuse it for Anthropic.
+	TopP *float64
+	Stop []string
+	Seed *int64
 	// Key is the API key. Provider.Stream sets it from the key pool; it may be empty for servers without
 	// authentication (a local Ollama or vLLM).
 	Key string

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -100,6 +101,10 @@ type ChatRequest struct {
 	// MaxTokens is max_completion_tokens or max_tokens; 0 when neither was given.
 	MaxTokens   int64
 	Temperature *float64
+	// TopP, Stop and Seed are translated for providers of other protocols.
+	TopP *float64
+	Stop []string
+	Seed *int64
 	// Tools is set when the request uses tools or functions (only OpenAI-protocol providers take them).
 	Tools bool
 	// System and Messages are the conversation as text, for providers of other protocols and for the
@@ -130,11 +135,13 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 		IncludeUsage bool `json:"include_usage"`
 	}
 	var n, maxTokens, maxCompletion *int64
+	var stop stopSequences
 	for _, f := range []struct {
 		name string
 		dst  any
 	}{{"model", &r.Model}, {"stream", &r.Stream}, {"stream_options", &opts}, {"messages", &messages},
-		{"temperature", &r.Temperature}, {"n", &n}, {"max_tokens", &maxTokens}, {"max_completion_tokens", &maxCompletion}} {
+		{"temperature", &r.Temperature}, {"n", &n}, {"max_tokens", &maxTokens}, {"max_completion_tokens", &maxCompletion},
+		{"top_p", &r.TopP}, {"stop", &stop}, {"seed", &r.Seed}} {
 		raw, ok := fields[f.name]
 		if !ok || string(raw) == "null" {
 			continue
@@ -144,9 +151,12 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 		}
 	}
 	r.IncludeUsage = opts.IncludeUsage
+	r.Stop = stop
 	r.Tools = present(fields, "tools") || present(fields, "functions")
 	var v apperr.Validation
 	v.Check(r.Model != "", "model", "must be set")
+	v.Check(r.TopP == nil || (*r.TopP >= 0 && *r.TopP <= 1), "top_p", "must be between 0 and 1")
+	v.Check(!slices.Contains(r.Stop, ""), "stop", "sequences must not be empty")
 	v.Check(len(messages) > 0, "messages", "must hold at least one message")
 	v.Check(n == nil || *n == 1, "n", "only 1 choice per request is supported")
 	for _, m := range []*int64{maxTokens, maxCompletion} {
@@ -162,6 +172,40 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 	}
 	r.translate(messages)
 	return r, nil
+}
+
+// stopSequences is "stop": one string or an array of them.
+type stopSequences []string
+
+func (s *stopSequences) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*s = []string{one}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(s))
+}
+
+// untranslatable names the first parameter of the request that a provider of another protocol than OpenAI's
+// cannot honour, or returns "". Such requests are refused rather than answered without it.
+func (r *ChatRequest) untranslatable(providerType string) string {
+	var format struct {
+		Type string `json:"type"`
+	}
+	if raw, ok := r.fields["response_format"]; ok && string(raw) != "null" {
+		if json.Unmarshal(raw, &format) != nil || format.Type != "text" {
+			return "response_format"
+		}
+	}
+	for _, name := range []string{"logprobs", "top_logprobs", "logit_bias", "prediction", "audio"} {
+		if raw, ok := r.fields[name]; ok && string(raw) != "null" && string(raw) != "false" {
+			return name
+		}
+	}
+	if r.Seed != nil && providerType == config.ProviderAnthropic {
+		return "seed"
+	}
+	return ""
 }
 
 func present(fields map[string]json.RawMessage, name string) bool {
@@ -251,6 +295,9 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 	if req.Tools && !openAIProtocol {
 		return nil, apperr.Invalid("model %q is served by a %s provider; tools and function calling need an OpenAI or OpenAI-compatible one", req.Model, m.ProviderType)
 	}
+	if name := req.untranslatable(m.ProviderType); name != "" && !openAIProtocol {
+		return nil, apperr.Invalid("model %q is served by a %s provider, which does not take %s", req.Model, m.ProviderType, name)
+	}
 	res, err := s.meter.Reserve(ctx, metering.Request{Caller: caller(h), Source: metering.SourceAPI, Provider: m.Provider,
 		Model: m.Name, UserKeyID: m.UserKeyID, PromptTokens: req.promptEstimate(), MaxOutputTokens: req.MaxTokens})
 	if err != nil {
@@ -258,7 +305,8 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 	}
 	c := &ChatCall{s: s, req: req, model: m, res: res, id: newCompletionID(), created: s.now().Unix()}
 	maxOut := res.Grant().MaxOutputTokens
-	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature, MaxTokens: int(maxOut)}
+	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature,
+		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed}
 	if openAIProtocol {
 		c.call.Raw = req.rawBody(maxOut, m.ProviderType == config.ProviderOpenAI)
 	}
