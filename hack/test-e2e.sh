@@ -2,8 +2,9 @@
 # The end-to-end tests (the "end to end" stage of make test, or make e2e). Builds bin/llmplatform with the web
 # UI once (make build), installs helm and kustomize into bin/, then runs
 #   - the Go end-to-end tests (test/e2e, build tag e2e): make dev's environment driven by a test (register,
-#     stream a chat through the mock provider, live config and key changes, statuses), and the Helm chart and
-#     config/default applied with server-side dry-run to a real kube-apiserver;
+#     stream a chat through the mock provider, live config and key changes, statuses), two API server
+#     processes on one database enforcing one budget, and the Helm chart and config/default applied with
+#     server-side dry-run to a real kube-apiserver;
 #   - the browser tests of the web UI (frontend/e2e, headless Chromium) against the same binary;
 # and prints one result line per suite. Logs are in bin/test-logs/.
 set -uo pipefail
