@@ -32,11 +32,15 @@ func (m *Meter) renewLoop(ctx context.Context) {
 	}
 }
 
-// leaseLoop gives back the leases that lay unused for LeaseIdle, or whose day has passed, checking every
-// LeaseIdle/2.
+// policyCheck is how often an idle meter looks for a configuration change, to give its leases back.
+const policyCheck = 250 * time.Millisecond
+
+// leaseLoop gives back the leases that lay unused for LeaseIdle, or whose day has passed, and all of them
+// when the configuration changed (so that a lowered quota applies in the other processes too, even when no
+// call comes here), checking every LeaseIdle/2 and at least every policyCheck.
 func (m *Meter) leaseLoop(ctx context.Context) {
 	defer m.bgDone.Done()
-	t := time.NewTicker(m.opts.LeaseIdle / 2)
+	t := time.NewTicker(min(m.opts.LeaseIdle/2, policyCheck))
 	defer t.Stop()
 	for {
 		select {
@@ -44,6 +48,7 @@ func (m *Meter) leaseLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		m.adoptPolicy(ctx, m.policy())
 		now := time.Now()
 		day := m.Windows(m.opts.Now()).Day
 		m.releaseLeases(ctx, func(l *lease) bool {

@@ -3,6 +3,7 @@ package metering_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -137,5 +138,70 @@ func TestLeasesNeverOversell(t *testing.T) {
 	}
 	if st1.reserves.Load()+st2.reserves.Load() >= 200 {
 		t.Error("every call reached the database: no lease was taken")
+	}
+}
+
+// TestLoweredQuotaTakesBackTheLeases: leases taken under a large quota go back when the quota is lowered, so
+// the new budget applies at once — on the meter that held them, at its next call, and from another meter
+// within a fraction of a second even when the holder stays idle — instead of the old leases counting against
+// it until they lie idle (a minute here).
+func TestLoweredQuotaTakesBackTheLeases(t *testing.T) {
+	f := newFixture(t, `quotas:
+- {name: daily, subjects: {allUsers: true}, limits: {tokensPerDay: 1000000}}
+`)
+	opts := metering.Options{LeaseCalls: 16, LeaseIdle: time.Minute}
+	m1, _ := f.countedMeter(opts)
+	m2, _ := f.countedMeter(opts)
+	lower := func(tokensPerDay int64) {
+		f.cfg.Store(platform(t, fmt.Sprintf("quotas:\n- {name: daily, subjects: {allUsers: true}, limits: {tokensPerDay: %d}}\n", tokensPerDay)))
+	}
+	call := func(m *metering.Meter) error {
+		res, err := m.Reserve(context.Background(), request(10, 20))
+		if err != nil {
+			return err
+		}
+		return res.Settle(context.Background(), usage(10, 20))
+	}
+	held := func() int64 {
+		flush(t, m1, m2)
+		return f.scalar(`SELECT coalesce(sum(tokens), 0) FROM quota_holds`)
+	}
+
+	// The holder stays idle: its lease goes back by itself, and the other meter gets the new budget.
+	if err := call(m2); err != nil {
+		t.Fatal(err)
+	}
+	if h := held(); h < 16*30 {
+		t.Fatalf("%d tokens held after a call, want a lease (≥ %d)", h, 16*30)
+	}
+	lower(30 + 3*30)
+	deadline := time.Now().Add(5 * time.Second)
+	for h := held(); h != 0; h = held() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d tokens still held 5 s after the quota was lowered", h)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := call(m1); err != nil {
+		t.Fatalf("a call on the other meter under the lowered quota: %v", err)
+	}
+
+	// The holder's own next call gives its lease back before it is decided.
+	lower(1000000)
+	if err := call(m1); err != nil {
+		t.Fatal(err)
+	}
+	if h := held(); h < 16*30 {
+		t.Fatalf("%d tokens held, want m1's lease (≥ %d)", h, 16*30)
+	}
+	lower(3*30 + 3*30)
+	granted := 0
+	for range 5 {
+		if call(m1) == nil {
+			granted++
+		}
+	}
+	if granted != 3 {
+		t.Errorf("%d calls granted under the lowered quota, want 3 (the old lease no longer counts)", granted)
 	}
 }

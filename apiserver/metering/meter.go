@@ -110,8 +110,10 @@ type Meter struct {
 	live     liveSet
 	reserver *reserver
 	leases   leasePool
-	// leasePol is the policy of the latest reservation: when the quotas change, the leases are given back.
+	// leasePol is the policy the leases were taken under: when the configuration changes, they are given
+	// back (adoptPolicy) before any call is decided under the new one. leaseMu serialises that.
 	leasePol atomic.Pointer[policy]
+	leaseMu  sync.Mutex
 	// noLeases is set by Close: a lease taken after it would not be given back.
 	noLeases atomic.Bool
 
@@ -181,10 +183,7 @@ func (m *Meter) Windows(t time.Time) Windows { return windowsAt(t, m.policy().lo
 func (m *Meter) Reserve(ctx context.Context, req Request) (Reservation, error) {
 	start := m.opts.Now()
 	pol := m.policy()
-	if old := m.leasePol.Swap(pol); old != nil && old != pol {
-		// The leases were taken under other quotas: give them back.
-		m.releaseLeases(ctx, func(*lease) bool { return false })
-	}
+	m.adoptPolicy(ctx, pol)
 	r := &reservation{m: m, req: req, start: start, win: windowsAt(start, pol.loc)}
 	userKey := req.UserKeyID != ""
 	info := pol.models[req.Provider+"/"+req.Model]
@@ -369,13 +368,38 @@ func (m *Meter) releaseLease(ctx context.Context, user string, w Windows, l stor
 	}
 }
 
-// releaseLeases gives back, through the usage writer, the leases that keep returns false for.
-func (m *Meter) releaseLeases(ctx context.Context, keep func(*lease) bool) {
-	for _, h := range m.leases.release(keep) {
+// adoptPolicy makes pol the policy that leases are taken under. When the configuration changed since the
+// leases were taken, they are given back first, and written: a lowered quota then applies at once, here and
+// in the other processes, instead of counting the old leases against it until they lie idle. Callers that
+// arrive meanwhile wait for it.
+func (m *Meter) adoptPolicy(ctx context.Context, pol *policy) {
+	if old := m.leasePol.Load(); old != nil && old.cfg == pol.cfg {
+		return
+	}
+	m.leaseMu.Lock()
+	defer m.leaseMu.Unlock()
+	old := m.leasePol.Load()
+	if old != nil && old.cfg == pol.cfg {
+		return
+	}
+	if old != nil && m.releaseLeases(ctx, func(*lease) bool { return false }) > 0 {
+		if err := m.Flush(ctx); err != nil {
+			m.log.WarnContext(ctx, "Writing the leases given back after a configuration change failed", "error", err)
+		}
+	}
+	m.leasePol.Store(pol)
+}
+
+// releaseLeases gives back, through the usage writer, the leases that keep returns false for, and returns
+// how many it queued.
+func (m *Meter) releaseLeases(ctx context.Context, keep func(*lease) bool) int {
+	released := m.leases.release(keep)
+	for _, h := range released {
 		if err := m.enqueue(ctx, entry{release: &h}); err != nil {
 			m.log.Error("Giving back a lease failed", "error", err)
 		}
 	}
+	return len(released)
 }
 
 // refusal describes the check's limit as exhausted at used.

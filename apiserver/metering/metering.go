@@ -23,8 +23,10 @@
 //     batch. Requests whose quotas have no counted limit cost no round trip at all.
 //   - Leases (lease.go): far from every limit, a reservation also leases up to LeaseCalls times the call's
 //     worst case of the user's budget, held like any hold; the process decides the user's next calls from it
-//     without a round trip and gives back what it does not use. Near a limit no lease is granted, and every
-//     call is decided in the database as above.
+//     without a round trip and gives back what it does not use: when it lies idle, at Close, and when the
+//     configuration changes (written before the next call is decided; an idle process notices within
+//     250 ms), so that a lowered quota is not held up by leases taken under the old one. Near a limit no
+//     lease is granted, and every call is decided in the database as above.
 //   - Grants: the answer is bounded to what every Enforce quota has room for (maxOutputTokensPerRequest, and
 //     the tokens and cost left after the prompt); a call is refused when fewer than MinGrant tokens fit. So
 //     concurrent calls never overshoot a budget by more than the prompt estimates miss.
