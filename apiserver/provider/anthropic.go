@@ -52,7 +52,7 @@ func splitSystem(call *Call) (string, []openAIMessage) {
 			system = append(system, m.Content)
 			continue
 		}
-		turns = append(turns, openAIMessage(m))
+		turns = append(turns, openAIMessage{Role: m.Role, Content: m.Content})
 	}
 	return strings.Join(system, "\n\n"), turns
 }

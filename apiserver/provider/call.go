@@ -251,6 +251,7 @@ func (x *exchange) finish(err error) (Result, error) {
 	st := &x.state
 	res := x.res
 	res.Text = st.text.String()
+	res.ToolCalls = st.toolCalls
 	res.FinishReason = st.finish
 	res.Model = st.model
 	res.TimeToFirstToken = st.firstToken
@@ -277,6 +278,8 @@ type streamState struct {
 	completionReported bool
 	finish             string
 	model              string
+	// toolCalls are the tools the answer called (translated protocols).
+	toolCalls []ToolCall
 	// anthropicInput is Anthropic's input_tokens, which excludes cached tokens.
 	anthropicInput int64
 }

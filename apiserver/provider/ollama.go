@@ -17,7 +17,8 @@ type ollama struct {
 
 type ollamaRequest struct {
 	Model    string          `json:"model"`
-	Messages []openAIMessage `json:"messages"`
+	Messages []ollamaMessage `json:"messages"`
+	Tools    []ollamaTool    `json:"tools,omitempty"`
 	Stream   bool            `json:"stream"`
 	Options  *ollamaOptions  `json:"options,omitempty"`
 }
@@ -31,13 +32,7 @@ type ollamaOptions struct {
 }
 
 func (a *ollama) body(call *Call, stream bool) ([]byte, error) {
-	req := ollamaRequest{Model: call.Model, Stream: stream, Messages: make([]openAIMessage, 0, len(call.Messages)+1)}
-	if call.System != "" {
-		req.Messages = append(req.Messages, openAIMessage{Role: RoleSystem, Content: call.System})
-	}
-	for _, m := range call.Messages {
-		req.Messages = append(req.Messages, openAIMessage(m))
-	}
+	req := ollamaRequest{Model: call.Model, Stream: stream, Messages: ollamaMessages(call), Tools: ollamaTools(call)}
 	opts := ollamaOptions{Temperature: call.Temperature, TopP: call.TopP, Stop: call.Stop, Seed: call.Seed, NumPredict: call.MaxTokens}
 	if opts.Temperature != nil || opts.TopP != nil || len(opts.Stop) > 0 || opts.Seed != nil || opts.NumPredict > 0 {
 		req.Options = &opts
@@ -73,14 +68,17 @@ func ollamaChunk(_, data []byte, st *streamState) (Event, bool, bool, error) {
 	if jsonGet(data, "error") != nil {
 		return Event{}, false, false, &Error{Kind: ErrUpstream}
 	}
+	start := len(st.toolCalls)
 	text, done := st.ollamaResponse(data)
-	return Event{Text: text, Raw: data}, text != "", done, nil
+	ev := Event{Text: text, Raw: data, ToolCalls: st.toolCalls[start:], ToolIndex: start}
+	return ev, text != "" || len(ev.ToolCalls) > 0, done, nil
 }
 
 // ollamaResponse reads one chat response object into the state and returns its text and whether it is the
 // last one.
 func (st *streamState) ollamaResponse(data []byte) (string, bool) {
 	text, _ := jsonString(jsonGet(data, "message", "content"))
+	st.toolCalls = append(st.toolCalls, ollamaToolCalls(data)...)
 	st.setModel(data, "model")
 	if !jsonTrue(jsonGet(data, "done")) {
 		return text, false
@@ -88,6 +86,9 @@ func (st *streamState) ollamaResponse(data []byte) (string, bool) {
 	st.finish = FinishStop
 	if reason, ok := jsonString(jsonGet(data, "done_reason")); ok && reason != "" {
 		st.finish = reason // "stop" or "length", as normalised
+	}
+	if len(st.toolCalls) > 0 && st.finish == FinishStop {
+		st.finish = FinishToolCalls // Ollama says "stop" after calling tools
 	}
 	if n, ok := jsonInt(jsonGet(data, "prompt_eval_count")); ok {
 		st.usage.PromptTokens = n

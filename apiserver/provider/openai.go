@@ -55,7 +55,7 @@ func (a *openAI) body(call *Call, stream bool) ([]byte, error) {
 		req.Messages = append(req.Messages, openAIMessage{Role: RoleSystem, Content: call.System})
 	}
 	for _, m := range call.Messages {
-		req.Messages = append(req.Messages, openAIMessage(m))
+		req.Messages = append(req.Messages, openAIMessage{Role: m.Role, Content: m.Content})
 	}
 	return json.Marshal(req)
 }

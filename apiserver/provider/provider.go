@@ -24,10 +24,14 @@ const (
 
 // Message is one turn of a conversation.
 type Message struct {
-	// Role is RoleSystem, RoleUser or RoleAssistant.
+	// Role is RoleSystem, RoleUser, RoleAssistant or RoleTool.
 	Role string
 	// Content is the turn's text.
 	Content string
+	// ToolCalls are the tools an assistant turn called.
+	ToolCalls []ToolCall
+	// ToolCallID is the call whose result a RoleTool turn carries.
+	ToolCallID string
 }
 
 // Call is one request to a provider.
@@ -49,6 +53,10 @@ type Call struct {
 	TopP *float64
 	Stop []string
 	Seed *int64
+	// Tools are the functions the model may call, and ToolChoice whether and which it must (only for the
+	// provider types that TakesTools).
+	Tools      []Tool
+	ToolChoice ToolChoice
 	// Key is the API key. Provider.Stream sets it from the key pool; it may be empty for servers without
 	// authentication (a local Ollama or vLLM).
 	Key string
@@ -80,6 +88,10 @@ type Event struct {
 	// UsageOnly is true for a chunk that carries usage and no choices: the final chunk that
 	// stream_options.include_usage asks for. A pass-through whose client did not ask for usage skips it.
 	UsageOnly bool
+	// ToolCalls are tool calls that arrived whole in this chunk (translated protocols); ToolIndex is the
+	// first one's position among the answer's calls.
+	ToolCalls []ToolCall
+	ToolIndex int
 }
 
 // Usage is normalised token usage. Every count is a total of its kind: PromptTokens includes the cached and
@@ -116,6 +128,8 @@ const (
 type Result struct {
 	// Text is the answer text.
 	Text string
+	// ToolCalls are the tools the answer called (translated protocols; OpenAI's are in Raw or the chunks).
+	ToolCalls []ToolCall
 	// Usage is the provider-reported usage, or an estimate (Usage.Estimated).
 	Usage Usage
 	// FinishReason is FinishStop, FinishLength, FinishToolCalls, FinishContentFilter, the provider's own

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestTrimKeepsNewestPairsThatFit(t *testing.T) {
 		if fits && tc.window > 0 && prompt+tc.out > tc.window {
 			t.Errorf("window %d: prompt %d + answer %d overflow it", tc.window, prompt, tc.out)
 		}
-		if len(kept) > 0 && kept[len(kept)-1] != history[len(history)-1] {
+		if len(kept) > 0 && !reflect.DeepEqual(kept[len(kept)-1], history[len(history)-1]) {
 			t.Errorf("window %d: the newest pair was not kept", tc.window)
 		}
 	}

@@ -105,14 +105,21 @@ type ChatRequest struct {
 	TopP *float64
 	Stop []string
 	Seed *int64
-	// Tools is set when the request uses tools or functions (only OpenAI-protocol providers take them).
-	Tools bool
+	// Tools is set when the request uses tools or functions: definitions, tool calls or tool results in its
+	// history (only the provider types that provider.TakesTools take them). ToolDefs and ToolChoice are the
+	// tools and the choice, for the providers whose protocol they are translated to.
+	Tools      bool
+	ToolDefs   []provider.Tool
+	ToolChoice provider.ToolChoice
 	// System and Messages are the conversation as text, for providers of other protocols and for the
 	// prompt's estimate.
 	System   string
 	Messages []provider.Message
 	// fields is the body, field by field, forwarded to OpenAI-protocol providers.
 	fields map[string]json.RawMessage
+	// legacyFunctions is set by "functions", "function_call" or a "function" message: OpenAI-protocol
+	// providers only.
+	legacyFunctions bool
 }
 
 // wireMessage is one message of a request body.
@@ -152,7 +159,8 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 	}
 	r.IncludeUsage = opts.IncludeUsage
 	r.Stop = stop
-	r.Tools = present(fields, "tools") || present(fields, "functions")
+	r.legacyFunctions = present(fields, "functions") || present(fields, "function_call")
+	r.Tools = present(fields, "tools") || r.legacyFunctions
 	var v apperr.Validation
 	v.Check(r.Model != "", "model", "must be set")
 	v.Check(r.TopP == nil || (*r.TopP >= 0 && *r.TopP <= 1), "top_p", "must be between 0 and 1")
@@ -170,7 +178,12 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r.translate(messages)
+	if err := r.parseTools(); err != nil {
+		return nil, err
+	}
+	if err := r.translate(messages); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -184,6 +197,21 @@ func (s *stopSequences) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return json.Unmarshal(b, (*[]string)(s))
+}
+
+// checkTranslatable refuses a request that a provider of another protocol than OpenAI's cannot honour: tools
+// it does not take, tool calls whose arguments are not objects, parameters it has no equivalent for.
+func (r *ChatRequest) checkTranslatable(m *llm.Model) error {
+	if r.Tools && (r.legacyFunctions || !provider.TakesTools(m.ProviderType, r.ToolChoice)) {
+		return r.toolsRefusal(r.Model, m.ProviderType)
+	}
+	if err := r.checkToolArguments(); err != nil {
+		return err
+	}
+	if name := r.untranslatable(m.ProviderType); name != "" {
+		return apperr.Invalid("model %q is served by a %s provider, which does not take %s", r.Model, m.ProviderType, name)
+	}
+	return nil
 }
 
 // untranslatable names the first parameter of the request that a provider of another protocol than OpenAI's
@@ -213,25 +241,34 @@ func present(fields map[string]json.RawMessage, name string) bool {
 	return ok && string(raw) != "null" && string(raw) != "[]"
 }
 
-// translate keeps the messages' text: system messages become the system prompt, tool results and tool
-// calls mark the request as using tools.
-func (r *ChatRequest) translate(messages []wireMessage) {
+// translate keeps the messages' text, tool calls and tool results: system messages become the system prompt;
+// tool results and tool calls mark the request as using tools.
+func (r *ChatRequest) translate(messages []wireMessage) error {
 	var system []string
 	for _, m := range messages {
 		text := contentText(m.Content)
+		calls, err := toolCalls(m.ToolCalls)
+		if err != nil {
+			return err
+		}
 		switch m.Role {
 		case "system", "developer":
 			system = append(system, text)
 		case provider.RoleUser, provider.RoleAssistant:
-			r.Messages = append(r.Messages, provider.Message{Role: m.Role, Content: text})
-		default:
+			r.Messages = append(r.Messages, provider.Message{Role: m.Role, Content: text, ToolCalls: calls})
+		case provider.RoleTool:
+			r.Messages = append(r.Messages, provider.Message{Role: m.Role, Content: text, ToolCallID: m.ToolCallID})
 			r.Tools = true
+		default:
+			r.Tools = true // "function", the legacy form: OpenAI-protocol providers only
+			r.legacyFunctions = true
 		}
-		if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
+		if len(calls) > 0 {
 			r.Tools = true
 		}
 	}
 	r.System = strings.Join(system, "\n\n")
+	return nil
 }
 
 // contentText reads a message content: a string, or an array of parts whose text parts are joined.
@@ -292,11 +329,10 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 		return nil, apperr.Forbidden(metering.CodeModelNotAllowed, "this API token may not use model "+strconv.Quote(req.Model))
 	}
 	openAIProtocol := isOpenAIProtocol(m)
-	if req.Tools && !openAIProtocol {
-		return nil, apperr.Invalid("model %q is served by a %s provider; tools and function calling need an OpenAI or OpenAI-compatible one", req.Model, m.ProviderType)
-	}
-	if name := req.untranslatable(m.ProviderType); name != "" && !openAIProtocol {
-		return nil, apperr.Invalid("model %q is served by a %s provider, which does not take %s", req.Model, m.ProviderType, name)
+	if !openAIProtocol {
+		if err := req.checkTranslatable(m); err != nil {
+			return nil, err
+		}
 	}
 	res, err := s.meter.Reserve(ctx, metering.Request{Caller: caller(h), Source: metering.SourceAPI, Provider: m.Provider,
 		Model: m.Name, UserKeyID: m.UserKeyID, PromptTokens: req.promptEstimate(), MaxOutputTokens: req.MaxTokens})
@@ -306,7 +342,7 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 	c := &ChatCall{s: s, req: req, model: m, res: res, id: newCompletionID(), created: s.now().Unix()}
 	maxOut := res.Grant().MaxOutputTokens
 	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature,
-		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed}
+		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Tools: req.ToolDefs, ToolChoice: req.ToolChoice}
 	if openAIProtocol {
 		c.call.Raw = req.rawBody(maxOut, m.ProviderType == config.ProviderOpenAI)
 	}
@@ -408,19 +444,34 @@ func (st *streamState) event(ev provider.Event) error {
 			st.usageSent = true
 		}
 		chunk = ev.Raw
-	case ev.Text == "":
+	case ev.Text == "" && len(ev.ToolCalls) == 0:
 		return nil
 	default:
-		if !st.started {
-			st.started = true
-			if err := st.send(st.c.chunk(st.buf[:0], `{"role":"assistant","content":""}`, "")); err != nil {
-				return err
-			}
-		}
-		st.buf = st.c.chunk(st.buf[:0], textDelta(ev.Text), "")
-		chunk = st.buf
+		return st.translated(ev)
 	}
 	return st.send(chunk)
+}
+
+// translated sends another protocol's event as OpenAI chunks: the role first, then the text, then the tool
+// calls.
+func (st *streamState) translated(ev provider.Event) error {
+	if !st.started {
+		st.started = true
+		if err := st.send(st.c.chunk(st.buf[:0], `{"role":"assistant","content":""}`, "")); err != nil {
+			return err
+		}
+	}
+	if ev.Text != "" {
+		st.buf = st.c.chunk(st.buf[:0], textDelta(ev.Text), "")
+		if err := st.send(st.buf); err != nil {
+			return err
+		}
+	}
+	if len(ev.ToolCalls) == 0 {
+		return nil
+	}
+	st.buf = st.c.chunk(st.buf[:0], toolCallsDelta(ev.ToolCalls, ev.ToolIndex), "")
+	return st.send(st.buf)
 }
 
 func (st *streamState) send(chunk []byte) error {
@@ -550,14 +601,10 @@ func (c *ChatCall) usageChunk(u provider.Usage) []byte {
 
 // completionJSON is a non-streamed answer built from a result (providers of other protocols).
 func (c *ChatCall) completionJSON(r provider.Result) []byte {
-	type message struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
-	}
 	type choice struct {
-		Index        int     `json:"index"`
-		Message      message `json:"message"`
-		FinishReason string  `json:"finish_reason"`
+		Index        int               `json:"index"`
+		Message      completionMessage `json:"message"`
+		FinishReason string            `json:"finish_reason"`
 	}
 	reason := r.FinishReason
 	if reason == "" {
@@ -571,8 +618,26 @@ func (c *ChatCall) completionJSON(r provider.Result) []byte {
 		Choices []choice    `json:"choices"`
 		Usage   openAIUsage `json:"usage"`
 	}{c.id, "chat.completion", c.created, c.req.Model,
-		[]choice{{Message: message{Role: provider.RoleAssistant, Content: r.Text}, FinishReason: reason}}, usageOf(r.Usage)})
+		[]choice{{Message: messageOf(r), FinishReason: reason}}, usageOf(r.Usage)})
 	return b
+}
+
+// completionMessage is a non-streamed answer's message: its text (null when it only calls tools) and tool calls.
+type completionMessage struct {
+	Role      string           `json:"role"`
+	Content   *string          `json:"content"`
+	ToolCalls []openAIToolCall `json:"tool_calls,omitempty"`
+}
+
+func messageOf(r provider.Result) completionMessage {
+	m := completionMessage{Role: provider.RoleAssistant, Content: &r.Text}
+	if len(r.ToolCalls) > 0 {
+		m.ToolCalls = openAIToolCalls(r.ToolCalls, false, 0)
+		if r.Text == "" {
+			m.Content = nil
+		}
+	}
+	return m
 }
 
 // newCompletionID names an answer ("chatcmpl-" and 24 random characters).

@@ -16,6 +16,11 @@ type ollamaRequest struct {
 		Role    string `json:"role"`
 		Content string `json:"content"`
 	} `json:"messages"`
+	Tools []struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	} `json:"tools"`
 	Stream  *bool `json:"stream"`
 	Options *struct {
 		Temperature *float64 `json:"temperature"`
@@ -40,6 +45,9 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		if o := req.Options; o != nil {
 			rec.Temperature, rec.MaxTokens = o.Temperature, o.NumPredict
 		}
+		for _, t := range req.Tools {
+			rec.Tools = append(rec.Tools, t.Function.Name)
+		}
 		return nil
 	})
 	if rec == nil {
@@ -52,6 +60,10 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := ollamaStream{createdAt: rec.Received.UTC().Format(time.RFC3339Nano)}
+	if call := toolCallFor(rec); call != nil {
+		p.writeToolCall(w, a, call)
+		return
+	}
 	st := newStreamer(w, r, a)
 	if rec.Stream {
 		st.stream("application/x-ndjson", p)
@@ -91,6 +103,29 @@ func (p ollamaStream) appendResponse(b []byte, a *answer, text string, done bool
 		b = appendInt(b, a.completionTokens())
 	}
 	return append(b, "}\n"...)
+}
+
+// writeToolCall answers with a call of the tool: streamed, one line with the call, then the final one with
+// the counts; not streamed, one object with both.
+func (p ollamaStream) writeToolCall(w http.ResponseWriter, a *answer, call *ToolCall) {
+	a.tokens = Tokens(call.Arguments)
+	msg := map[string]any{"role": "assistant", "content": "", "tool_calls": []any{map[string]any{
+		"function": map[string]any{"name": call.Name, "arguments": json.RawMessage(call.Arguments)}}}}
+	final := p.appendResponse(nil, a, "", true)
+	var out []byte
+	if a.rec.Stream {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		line, _ := json.Marshal(map[string]any{"model": a.rec.Model, "created_at": p.createdAt, "message": msg, "done": false})
+		out = append(append(line, '\n'), final...)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		var obj map[string]any
+		_ = json.Unmarshal(final, &obj)
+		obj["message"] = msg
+		out, _ = json.Marshal(obj)
+	}
+	_, _ = w.Write(out) //nolint:gosec // JSON the mock wrote itself, served as JSON or NDJSON
+	a.rec.finish(http.StatusOK)
 }
 
 func (s *Server) ollamaTags(w http.ResponseWriter, _ *http.Request) {

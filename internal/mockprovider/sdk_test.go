@@ -336,6 +336,43 @@ func TestOllamaSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("tool call", func(t *testing.T) {
+		tools := ollama.Tools{{Type: "function", Function: ollama.ToolFunction{Name: "search",
+			Parameters: ollama.ToolFunctionParameters{Type: "object", Properties: ollama.NewToolPropertiesMap()}}}}
+		for _, stream := range []bool{true, false} {
+			var calls []ollama.ToolCall
+			var last ollama.ChatResponse
+			err := client.Chat(ctx, &ollama.ChatRequest{Model: "mock-chat", Messages: messages, Tools: tools, Stream: &stream},
+				func(r ollama.ChatResponse) error {
+					calls = append(calls, r.Message.ToolCalls...)
+					last = r
+					return nil
+				})
+			if err != nil {
+				t.Fatalf("stream=%v: Chat: %v", stream, err)
+			}
+			if len(calls) != 1 || calls[0].Function.Name != "search" {
+				t.Fatalf("stream=%v: tool calls %+v, want one of search", stream, calls)
+			}
+			if q, _ := calls[0].Function.Arguments.Get("query"); q != question || !last.Done || last.DoneReason != "stop" {
+				t.Errorf("stream=%v: query %v, last %+v", stream, q, last)
+			}
+		}
+		// After the tool's result, the model answers in text.
+		next := append(slices.Clone(messages), ollama.Message{Role: "assistant", ToolCalls: []ollama.ToolCall{{Function: ollama.ToolCallFunction{Name: "search"}}}},
+			ollama.Message{Role: "tool", Content: "sunny", ToolName: "search"})
+		var text strings.Builder
+		stream := false
+		err := client.Chat(ctx, &ollama.ChatRequest{Model: "mock-chat", Messages: next, Tools: tools, Stream: &stream},
+			func(r ollama.ChatResponse) error {
+				text.WriteString(r.Message.Content)
+				return nil
+			})
+		if err != nil || text.String() != wantText {
+			t.Errorf("after the tool's result: %q, %v; want the text answer", text.String(), err)
+		}
+	})
+
 	t.Run("error", func(t *testing.T) {
 		err := client.Chat(ctx, &ollama.ChatRequest{Model: "mock-chat+status:404", Messages: messages},
 			func(ollama.ChatResponse) error { return nil })

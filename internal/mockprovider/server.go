@@ -20,7 +20,8 @@
 // Replies are deterministic (ReplyText, Tokens, PromptTokens tell a test exactly what to expect) and their
 // behaviour is controllable per request (see Behaviour.ParseOptions): process defaults, then per-key options,
 // then options after a "+" in the model name, then the X-Mock-Options header, then X-Mock-Reply (an exact,
-// percent-encoded reply text).
+// percent-encoded reply text). On Ollama's /api/chat, a request that offers tools is answered with a call of
+// the first tool ({"query": the last turn's text}) unless its last turn is a tool's result.
 package mockprovider
 
 import (
@@ -155,19 +156,21 @@ type Message struct {
 
 // Request is a request the mock received, and what became of it.
 type Request struct {
-	ID          int64       `json:"id"`
-	Protocol    string      `json:"protocol"` // openai, anthropic, gemini, ollama
-	Path        string      `json:"path"`
-	Model       string      `json:"model"`
-	Key         string      `json:"key"`
-	Stream      bool        `json:"stream"`
-	System      string      `json:"system,omitempty"`
-	Messages    []Message   `json:"messages"`
-	Temperature *float64    `json:"temperature,omitempty"`
-	MaxTokens   int         `json:"maxTokens,omitempty"`
-	Body        []byte      `json:"-"`
-	Header      http.Header `json:"-"`
-	Received    time.Time   `json:"received"`
+	ID          int64     `json:"id"`
+	Protocol    string    `json:"protocol"` // openai, anthropic, gemini, ollama
+	Path        string    `json:"path"`
+	Model       string    `json:"model"`
+	Key         string    `json:"key"`
+	Stream      bool      `json:"stream"`
+	System      string    `json:"system,omitempty"`
+	Messages    []Message `json:"messages"`
+	Temperature *float64  `json:"temperature,omitempty"`
+	MaxTokens   int       `json:"maxTokens,omitempty"`
+	// Tools are the names of the tools the request offered (the protocols whose tools the mock reads).
+	Tools    []string    `json:"tools,omitempty"`
+	Body     []byte      `json:"-"`
+	Header   http.Header `json:"-"`
+	Received time.Time   `json:"received"`
 
 	mu      sync.Mutex
 	outcome Outcome
