@@ -127,6 +127,10 @@ func (e *env) stop() {
 	if e.cancel == nil {
 		return
 	}
+	// The client may hold connections it dialled but never sent a request on (it raced them against a
+	// connection that came free). The server's Shutdown takes such a connection for idle only when it is 5 s
+	// old, which is the shutdown timeout here: close them from this side, as a real client would go away.
+	http.DefaultClient.CloseIdleConnections()
 	e.cancel()
 	e.cancel = nil
 	select {
