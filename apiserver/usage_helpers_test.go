@@ -31,8 +31,8 @@ import (
 // internalToken is the operator's token in the metering tests.
 const internalToken = "internal-token-0123456789abcdef0123456789abcdef"
 
-// meterConfig is platform.yaml for the metering tests: models on the mock (OpenAI, Anthropic, Ollama, one
-// without usage reports, a slow one, a broken one), the internal token, and the quotas appended (%[3]s).
+// meterConfig is platform.yaml for the metering tests: models on the mock (OpenAI, Anthropic, Gemini, Ollama,
+// one without usage reports, a slow one, a broken one), the internal token, and the quotas appended (%[3]s).
 const meterConfig = `platform: meter-test
 timezone: Asia/Tokyo
 auth:
@@ -62,6 +62,11 @@ providers:
     baseURL: %[2]s/anthropic
     keys: [{id: ant/one, file: %[1]s/keys/one}]
     models: [{name: mock-chat, pricing: {input: "3", output: "15"}}]
+  - name: gem
+    type: Gemini
+    baseURL: %[2]s/gemini
+    keys: [{id: gem/one, file: %[1]s/keys/one}]
+    models: [{name: mock-chat, pricing: {input: "1", output: "2"}}]
   - name: oll
     type: Ollama
     baseURL: %[2]s/ollama

@@ -32,7 +32,7 @@ func TestV1WithTheOfficialClient(t *testing.T) {
 	for _, m := range page.Data {
 		ids = append(ids, m.ID)
 	}
-	if strings.Join(ids, ",") != "oai/mock-chat,oai/slow,oai/broken,oai/fifty,quiet/mock-chat,ant/mock-chat,oll/mock-chat" {
+	if strings.Join(ids, ",") != "oai/mock-chat,oai/slow,oai/broken,oai/fifty,quiet/mock-chat,ant/mock-chat,gem/mock-chat,oll/mock-chat" {
 		t.Errorf("models %v", ids)
 	}
 

@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -97,5 +98,65 @@ func TestCannedStreams(t *testing.T) {
 				t.Errorf("Stream = %q, %+v, %q, %v; want %q, %+v, %q", res.Text, res.Usage, res.FinishReason, err, c.text, c.usage, c.finish)
 			}
 		})
+	}
+}
+
+// TestGeminiToolCalls: parallel calls in the history become functionCall parts of one model turn and their
+// results functionResponse parts of one user turn (named after the tool; an object result as it is, text in
+// {"result"}); Gemini's functionCall parts come back as tool calls with its id or a made-up one, in the events
+// and the result, and its STOP after them as the finish reason tool_calls.
+func TestGeminiToolCalls(t *testing.T) {
+	var sent []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent, _ = io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, `data: {"candidates":[{"content":{"parts":[{"text":"Let me look."}],"role":"model"}}]}`+"\r\n\r\n"+
+			`data: {"candidates":[{"content":{"parts":[{"functionCall":{"id":"fc1","name":"lookup","args":{"q":"a"}}},{"functionCall":{"name":"now"}}],"role":"model"}}]}`+"\r\n\r\n"+
+			`data: {"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":9}}`+"\r\n\r\n")
+	}))
+	defer srv.Close()
+	a := newAdapter(t, config.ProviderGemini, srv.URL, provider.Timeouts{}, newTransport(t))
+	call := provider.Call{Model: "m", Messages: []provider.Message{
+		{Role: provider.RoleUser, Content: "Look up a, and the time."},
+		{Role: provider.RoleAssistant, ToolCalls: []provider.ToolCall{
+			{ID: "c1", Name: "lookup", Arguments: `{"q":"a"}`}, {ID: "c2", Name: "now", Arguments: `{}`}}},
+		{Role: provider.RoleTool, ToolCallID: "c1", Content: `{"found":true}`},
+		{Role: provider.RoleTool, ToolCallID: "c2", Content: "noon"},
+	}, Tools: []provider.Tool{{Name: "lookup", Parameters: json.RawMessage(`{"type":"object","additionalProperties":false}`)}, {Name: "now"}},
+		ToolChoice: provider.ToolChoice{Mode: provider.ToolChoiceRequired}}
+
+	var events []provider.Event
+	res, err := a.Stream(ctxFor(t), &call, func(ev provider.Event) error {
+		if len(ev.ToolCalls) > 0 {
+			events = append(events, provider.Event{ToolCalls: ev.ToolCalls, ToolIndex: ev.ToolIndex})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text != "Let me look." || res.FinishReason != provider.FinishToolCalls || len(res.ToolCalls) != 2 ||
+		res.ToolCalls[0] != (provider.ToolCall{ID: "fc1", Name: "lookup", Arguments: `{"q":"a"}`}) ||
+		res.ToolCalls[1].ID == "" || res.ToolCalls[1].Name != "now" || res.ToolCalls[1].Arguments != "{}" {
+		t.Errorf("result %q, %q, %+v", res.Text, res.FinishReason, res.ToolCalls)
+	}
+	if len(events) != 1 || events[0].ToolIndex != 0 || len(events[0].ToolCalls) != 2 {
+		t.Errorf("tool call events %+v, want one with both calls", events)
+	}
+
+	var body map[string]any
+	if err := json.Unmarshal(sent, &body); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"contents": `[{"parts":[{"text":"Look up a, and the time."}],"role":"user"},` +
+			`{"parts":[{"functionCall":{"args":{"q":"a"},"id":"c1","name":"lookup"}},{"functionCall":{"args":{},"id":"c2","name":"now"}}],"role":"model"},` +
+			`{"parts":[{"functionResponse":{"id":"c1","name":"lookup","response":{"found":true}}},{"functionResponse":{"id":"c2","name":"now","response":{"result":"noon"}}}],"role":"user"}]`,
+		"tools":      `[{"functionDeclarations":[{"name":"lookup","parametersJsonSchema":{"additionalProperties":false,"type":"object"}},{"name":"now"}]}]`,
+		"toolConfig": `{"functionCallingConfig":{"mode":"ANY"}}`,
+	}
+	for field, w := range want {
+		if got, _ := json.Marshal(body[field]); string(got) != w {
+			t.Errorf("%s = %s\nwant %s", field, got, w)
+		}
 	}
 }

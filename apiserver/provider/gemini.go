@@ -17,10 +17,6 @@ type gemini struct {
 	http *httpClient
 }
 
-type geminiPart struct {
-	Text string `json:"text"`
-}
-
 type geminiContent struct {
 	Role  string       `json:"role,omitempty"`
 	Parts []geminiPart `json:"parts"`
@@ -30,6 +26,8 @@ type geminiRequest struct {
 	Contents          []geminiContent   `json:"contents"`
 	SystemInstruction *geminiContent    `json:"systemInstruction,omitempty"`
 	GenerationConfig  *geminiGeneration `json:"generationConfig,omitempty"`
+	Tools             []geminiTool      `json:"tools,omitempty"`
+	ToolConfig        *geminiToolConfig `json:"toolConfig,omitempty"`
 }
 
 type geminiGeneration struct {
@@ -40,20 +38,14 @@ type geminiGeneration struct {
 	MaxOutputTokens int      `json:"maxOutputTokens,omitempty"`
 }
 
-// body builds the request: the system prompt goes into systemInstruction (the original app dropped it), and
-// the assistant's turns have the role "model".
+// body builds the request: the system prompt goes into systemInstruction (the original app dropped it), the
+// assistant's turns have the role "model", and tools are function declarations.
 func (a *gemini) body(call *Call) ([]byte, error) {
-	system, turns := splitSystem(call)
-	req := geminiRequest{Contents: make([]geminiContent, 0, len(turns))}
+	system, _ := splitSystem(call)
+	req := geminiRequest{Contents: geminiContents(call)}
+	req.Tools, req.ToolConfig = geminiTools(call)
 	if system != "" {
-		req.SystemInstruction = &geminiContent{Parts: []geminiPart{{Text: system}}}
-	}
-	for _, m := range turns {
-		role := "user"
-		if m.Role == RoleAssistant {
-			role = "model"
-		}
-		req.Contents = append(req.Contents, geminiContent{Role: role, Parts: []geminiPart{{Text: m.Content}}})
+		req.SystemInstruction = &geminiContent{Parts: []geminiPart{geminiText(system)}}
 	}
 	gen := geminiGeneration{Temperature: call.Temperature, TopP: call.TopP, StopSequences: call.Stop, Seed: call.Seed,
 		MaxOutputTokens: call.MaxTokens}
@@ -95,17 +87,22 @@ func geminiChunk(_, data []byte, st *streamState) (Event, bool, bool, error) {
 	if jsonGet(data, "error") != nil {
 		return Event{}, false, false, streamError(data)
 	}
+	start := len(st.toolCalls)
 	text := st.geminiResponse(data)
-	return Event{Text: text, Raw: data}, text != "", false, nil
+	ev := Event{Text: text, Raw: data, ToolCalls: st.toolCalls[start:], ToolIndex: start}
+	return ev, text != "" || len(ev.ToolCalls) > 0, false, nil
 }
 
 // geminiResponse reads a GenerateContentResponse into the state and returns its answer text: the text parts
-// of the first candidate, without "thought" parts (reasoning summaries).
+// of the first candidate, without "thought" parts (reasoning summaries). Its functionCall parts are the
+// answer's tool calls.
 func (st *streamState) geminiResponse(data []byte) string {
 	candidate := jsonGet(data, "candidates", "0")
 	text, parts := "", 0
 	jsonEach(jsonGet(candidate, "content", "parts"), func(part []byte) bool {
-		if !jsonTrue(jsonGet(part, "thought")) {
+		if call, ok := geminiToolCall(part); ok {
+			st.toolCalls = append(st.toolCalls, call)
+		} else if !jsonTrue(jsonGet(part, "thought")) {
 			s, _ := jsonString(jsonGet(part, "text"))
 			if parts++; parts == 1 {
 				text = s
@@ -117,6 +114,9 @@ func (st *streamState) geminiResponse(data []byte) string {
 	})
 	if reason, ok := jsonString(jsonGet(candidate, "finishReason")); ok && reason != "" {
 		st.finish = geminiFinish(reason)
+		if len(st.toolCalls) > 0 && st.finish == FinishStop {
+			st.finish = FinishToolCalls // Gemini says STOP after calling tools
+		}
 	} else if candidate == nil && jsonGet(data, "promptFeedback", "blockReason") != nil {
 		st.finish = FinishContentFilter
 	}

@@ -15,9 +15,15 @@ type geminiRequest struct {
 	Contents []struct {
 		Role  string `json:"role"`
 		Parts []struct {
-			Text string `json:"text"`
+			Text             string           `json:"text"`
+			FunctionResponse *json.RawMessage `json:"functionResponse"`
 		} `json:"parts"`
 	} `json:"contents"`
+	Tools []struct {
+		FunctionDeclarations []struct {
+			Name string `json:"name"`
+		} `json:"functionDeclarations"`
+	} `json:"tools"`
 	SystemInstruction *struct {
 		Parts []struct {
 			Text string `json:"text"`
@@ -55,10 +61,19 @@ func (s *Server) geminiGenerate(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, c := range req.Contents {
 			var text strings.Builder
+			role := c.Role
 			for _, p := range c.Parts {
 				text.WriteString(p.Text)
+				if p.FunctionResponse != nil {
+					role = "tool" // a tool's result, as toolCallFor sees one
+				}
 			}
-			rec.Messages = append(rec.Messages, Message{Role: c.Role, Content: text.String()})
+			rec.Messages = append(rec.Messages, Message{Role: role, Content: text.String()})
+		}
+		for _, t := range req.Tools {
+			for _, f := range t.FunctionDeclarations {
+				rec.Tools = append(rec.Tools, f.Name)
+			}
 		}
 		if g := req.GenerationConfig; g != nil {
 			rec.Temperature, rec.MaxTokens = g.Temperature, g.MaxOutputTokens
@@ -73,13 +88,17 @@ func (s *Server) geminiGenerate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a, rec, e, geminiError(e))
 		return
 	}
+	if call := toolCallFor(rec); call != nil {
+		geminiWriteToolCall(w, a, call)
+		return
+	}
 	st := newStreamer(w, r, a)
 	if stream {
 		st.stream("text/event-stream", geminiStream{})
 		return
 	}
 	st.complete(func(b []byte, a *answer) []byte {
-		return append(appendGeminiResponse(b, a, a.tokens, len(a.tokens), true), '\n')
+		return append(appendGeminiResponse(b, a, a.tokens, len(a.tokens), true, nil), '\n')
 	})
 }
 
@@ -97,7 +116,7 @@ func (geminiStream) start(b []byte, _ *answer) []byte { return b }
 
 func (geminiStream) chunk(b []byte, a *answer, tokens []string, sent int, last bool) []byte {
 	b = append(b, "data: "...)
-	b = appendGeminiResponse(b, a, tokens, sent, last)
+	b = appendGeminiResponse(b, a, tokens, sent, last, nil)
 	return append(b, "\r\n\r\n"...)
 }
 
@@ -109,11 +128,15 @@ func (p geminiStream) end(b []byte, a *answer) []byte {
 	return p.chunk(b, a, nil, 0, true)
 }
 
-// appendGeminiResponse writes a GenerateContentResponse with tokens as its text; sent is the number of
-// tokens so far, for the cumulative usage.
-func appendGeminiResponse(b []byte, a *answer, tokens []string, sent int, last bool) []byte {
-	b = append(b, `{"candidates":[{"content":{"parts":[{"text":`...)
-	b = appendString(b, strings.Join(tokens, ""))
+// appendGeminiResponse writes a GenerateContentResponse with tokens as its text, or with a call of a function
+// when functionCall (its JSON) is set; sent is the number of tokens so far, for the cumulative usage.
+func appendGeminiResponse(b []byte, a *answer, tokens []string, sent int, last bool, functionCall []byte) []byte {
+	if functionCall != nil {
+		b = append(append(b, `{"candidates":[{"content":{"parts":[{"functionCall":`...), functionCall...)
+	} else {
+		b = append(b, `{"candidates":[{"content":{"parts":[{"text":`...)
+		b = appendString(b, strings.Join(tokens, ""))
+	}
 	b = append(b, `}],"role":"model"}`...)
 	if last {
 		reason := "STOP"
@@ -145,6 +168,25 @@ func appendGeminiResponse(b []byte, a *answer, tokens []string, sent int, last b
 	b = append(b, `,"responseId":"mock-`...)
 	b = appendInt(b, int(a.rec.ID))
 	return append(b, `"}`...)
+}
+
+// geminiWriteToolCall answers with a functionCall part: streamed, one event with the call, then the final one
+// with the finish reason and the counts; not streamed, one response with both.
+func geminiWriteToolCall(w http.ResponseWriter, a *answer, call *ToolCall) {
+	a.tokens = Tokens(call.Arguments)
+	fc, _ := json.Marshal(map[string]any{"name": call.Name, "args": json.RawMessage(call.Arguments)})
+	var out []byte
+	if a.rec.Stream {
+		w.Header().Set("Content-Type", "text/event-stream")
+		out = append(out, "data: "...)
+		out = append(appendGeminiResponse(out, a, nil, 0, false, fc), "\r\n\r\ndata: "...)
+		out = append(appendGeminiResponse(out, a, nil, len(a.tokens), true, nil), "\r\n\r\n"...)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		out = append(appendGeminiResponse(out, a, nil, len(a.tokens), true, fc), '\n')
+	}
+	_, _ = w.Write(out) //nolint:gosec // JSON the mock wrote itself, served as JSON or SSE
+	a.rec.finish(http.StatusOK)
 }
 
 func geminiError(e *mockError) []byte {

@@ -267,6 +267,49 @@ func TestGeminiSDK(t *testing.T) {
 		}
 	})
 
+	t.Run("tool call", func(t *testing.T) {
+		toolConfig := &genai.GenerateContentConfig{Tools: []*genai.Tool{{FunctionDeclarations: []*genai.FunctionDeclaration{
+			{Name: "search", ParametersJsonSchema: map[string]any{"type": "object"}}}}}}
+		for _, stream := range []bool{true, false} {
+			var calls []*genai.FunctionCall
+			var finish genai.FinishReason
+			collect := func(resp *genai.GenerateContentResponse) {
+				calls = append(calls, resp.FunctionCalls()...)
+				if c := resp.Candidates; len(c) > 0 && c[0].FinishReason != "" {
+					finish = c[0].FinishReason
+				}
+			}
+			if stream {
+				for resp, err := range client.Models.GenerateContentStream(ctx, "mock-chat", contents, toolConfig) {
+					if err != nil {
+						t.Fatalf("stream: %v", err)
+					}
+					collect(resp)
+				}
+			} else {
+				resp, err := client.Models.GenerateContent(ctx, "mock-chat", contents, toolConfig)
+				if err != nil {
+					t.Fatalf("GenerateContent: %v", err)
+				}
+				collect(resp)
+			}
+			if len(calls) != 1 || calls[0].Name != "search" || calls[0].Args["query"] != question || finish != genai.FinishReasonStop {
+				t.Fatalf("stream=%v: calls %+v, finish %q; want one of search with the question", stream, calls, finish)
+			}
+			if rec := mock.LastRequest(); !slices.Equal(rec.Tools, []string{"search"}) {
+				t.Errorf("stream=%v: mock recorded tools %v", stream, rec.Tools)
+			}
+		}
+		// After the function's result, the model answers in text.
+		next := append(slices.Clone(contents),
+			genai.NewContentFromFunctionCall("search", map[string]any{"query": question}, genai.RoleModel),
+			genai.NewContentFromFunctionResponse("search", map[string]any{"result": "sunny"}, genai.RoleUser))
+		resp, err := client.Models.GenerateContent(ctx, "mock-chat", next, toolConfig)
+		if err != nil || resp.Text() != wantText || len(resp.FunctionCalls()) != 0 {
+			t.Errorf("after the function's result: %v; want the text answer", err)
+		}
+	})
+
 	t.Run("error", func(t *testing.T) {
 		_, err := client.Models.GenerateContent(ctx, "mock-chat+status:500", contents, config)
 		var apiErr genai.APIError
