@@ -43,11 +43,11 @@ type ToolCall struct {
 
 // TakesTools reports whether the adapter of a provider type translates tools, tool choices, tool calls and
 // tool results, and which tool choices it can honour. OpenAI-protocol providers take the client's request as
-// it is (Call.Raw), so they take everything.
+// it is (Call.Raw), so they take everything; Anthropic's Messages API has an equivalent of every choice.
 func TakesTools(providerType string, choice ToolChoice) bool {
 	switch providerType {
-	case config.ProviderOpenAI, config.ProviderOpenAICompatible:
-		return true
+	case config.ProviderOpenAI, config.ProviderOpenAICompatible, config.ProviderAnthropic:
+		return true // Anthropic has every choice: auto, none, any (required) and a named tool
 	case config.ProviderOllama:
 		// Ollama has no tool choice: the model decides, or it gets no tools.
 		return choice.Mode == "" || choice.Mode == ToolChoiceAuto || choice.Mode == ToolChoiceNone

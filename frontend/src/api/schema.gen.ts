@@ -2489,10 +2489,11 @@ export interface paths {
          *     upstream model name and the granted bound on the answer (`max_tokens` / `max_completion_tokens`, lowered
          *     to what the model, `maxOutputTokensPerRequest` and the remaining token and cost budgets allow). Other
          *     providers get the conversation translated, with `temperature`, `top_p`, `stop` and `seed` (not for
-         *     Anthropic) in their own form, and answer in OpenAI's shape. Ollama also takes `tools` (with
-         *     `tool_choice` auto or none), tool calls and tool results, and its tool calls come back as OpenAI's
-         *     `tool_calls` (finish reason `tool_calls`). A parameter a provider cannot honour (tools for Anthropic
-         *     and Gemini, a `tool_choice` that forces a call on Ollama, the legacy `functions`, a `response_format`
+         *     Anthropic) in their own form, and answer in OpenAI's shape. Anthropic (with every `tool_choice`:
+         *     auto, none, required and a named function) and Ollama (with `tool_choice` auto or none) also take
+         *     `tools`, tool calls and tool results, and their tool calls come back as OpenAI's `tool_calls` (finish
+         *     reason `tool_calls`). A parameter a provider cannot honour (tools for Gemini, a `tool_choice` that
+         *     forces a call on Ollama, the legacy `functions`, a `response_format`
          *     other than text, `logprobs`, `top_logprobs`, `logit_bias`, `prediction`, `audio`, `seed` for
          *     Anthropic) is refused with 400 naming it rather than dropped. Other parameters, such as `user`,
          *     `metadata` and the penalties, reach only OpenAI-protocol providers. `n` must be 1.
