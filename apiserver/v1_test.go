@@ -107,7 +107,8 @@ func TestV1WithTheOfficialClient(t *testing.T) {
 }
 
 // TestV1PassesToolsThrough: tools and other OpenAI parameters reach an OpenAI provider as sent, with the
-// upstream model name and the granted bound; a provider of another protocol refuses tools.
+// upstream model name and the granted bound; a provider of another protocol refuses a tool choice it cannot
+// honour.
 func TestV1PassesToolsThrough(t *testing.T) {
 	e := newMeterEnv(t, meterOptions{quotas: "- {name: short, subjects: {allUsers: true}, limits: {maxOutputTokensPerRequest: 50}}\n"})
 	tok := e.apiToken(e.register("ann"), nil)
@@ -131,9 +132,9 @@ func TestV1PassesToolsThrough(t *testing.T) {
 	if !strings.Contains(string(sent["tools"]), `"get_weather"`) {
 		t.Errorf("upstream tools = %s", sent["tools"])
 	}
-	r = e.postV1(tok, strings.Replace(body, "oai/mock-chat", "ant/mock-chat", 1))
+	r = e.postV1(tok, strings.NewReplacer("oai/mock-chat", "oll/mock-chat", `"tool_choice":"auto"`, `"tool_choice":"required"`).Replace(body))
 	if r.status != 400 || !strings.Contains(string(r.body), `"type":"invalid_request_error"`) {
-		t.Errorf("tools to an Anthropic model: %d %s, want a 400 in OpenAI's format", r.status, r.body)
+		t.Errorf("a forced tool call on an Ollama model: %d %s, want a 400 in OpenAI's format", r.status, r.body)
 	}
 }
 

@@ -148,19 +148,19 @@ func toolCallRoundTrip(t *testing.T, e *meterEnv, model string) []byte {
 	return e.mock.LastRequest().Body
 }
 
-// TestV1RefusesToolsAProviderCannotHonour: a tool choice Ollama cannot enforce, tools for Anthropic, and tool
-// calls whose arguments are not objects are refused with a 400 that says why.
+// TestV1RefusesToolsAProviderCannotHonour: a tool choice Ollama cannot enforce, legacy functions, and tool
+// calls whose arguments are not objects (on Ollama and Anthropic) are refused with a 400 that says why.
 func TestV1RefusesToolsAProviderCannotHonour(t *testing.T) {
 	e := newMeterEnv(t, meterOptions{})
 	tok := e.apiToken(e.register("ann"), nil)
 	tools := `"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`
 	for name, body := range map[string]string{
-		"required choice":   `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],` + tools + `,"tool_choice":"required"}`,
-		"named choice":      `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],` + tools + `,"tool_choice":{"type":"function","function":{"name":"f"}}}`,
-		"legacy functions":  `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],"functions":[{"name":"f"}]}`,
-		"Anthropic":         `{"model":"ant/mock-chat","messages":[{"role":"user","content":"hi"}],` + tools + `}`,
-		"text arguments":    `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"not json"}}]},{"role":"tool","tool_call_id":"c1","content":"x"}]}`,
-		"unknown tool type": `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search"}]}`,
+		"required choice":          `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],` + tools + `,"tool_choice":"required"}`,
+		"named choice":             `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],` + tools + `,"tool_choice":{"type":"function","function":{"name":"f"}}}`,
+		"legacy functions":         `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],"functions":[{"name":"f"}]}`,
+		"Anthropic text arguments": `{"model":"ant/mock-chat","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"[1]"}}]},{"role":"tool","tool_call_id":"c1","content":"x"}]}`,
+		"text arguments":           `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"not json"}}]},{"role":"tool","tool_call_id":"c1","content":"x"}]}`,
+		"unknown tool type":        `{"model":"oll/mock-chat","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search"}]}`,
 	} {
 		if r := e.postV1(tok, body); r.status != 400 {
 			t.Errorf("%s: %d %s, want 400", name, r.status, r.body)

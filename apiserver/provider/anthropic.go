@@ -19,14 +19,16 @@ type anthropic struct {
 }
 
 type anthropicRequest struct {
-	Model       string          `json:"model"`
-	MaxTokens   int             `json:"max_tokens"`
-	System      string          `json:"system,omitempty"`
-	Messages    []openAIMessage `json:"messages"`
-	Temperature *float64        `json:"temperature,omitempty"`
-	TopP        *float64        `json:"top_p,omitempty"`
-	Stop        []string        `json:"stop_sequences,omitempty"`
-	Stream      bool            `json:"stream,omitempty"`
+	Model       string               `json:"model"`
+	MaxTokens   int                  `json:"max_tokens"`
+	System      string               `json:"system,omitempty"`
+	Messages    []anthropicMessage   `json:"messages"`
+	Tools       []anthropicTool      `json:"tools,omitempty"`
+	ToolChoice  *anthropicToolChoice `json:"tool_choice,omitempty"`
+	Temperature *float64             `json:"temperature,omitempty"`
+	TopP        *float64             `json:"top_p,omitempty"`
+	Stop        []string             `json:"stop_sequences,omitempty"`
+	Stream      bool                 `json:"stream,omitempty"`
 }
 
 func (a *anthropic) body(call *Call, stream bool) ([]byte, error) {
@@ -35,24 +37,26 @@ func (a *anthropic) body(call *Call, stream bool) ([]byte, error) {
 	if req.MaxTokens <= 0 {
 		req.MaxTokens = DefaultMaxTokens
 	}
-	req.System, req.Messages = splitSystem(call)
+	system, turns := splitSystem(call)
+	req.System, req.Messages = system, anthropicMessages(turns)
+	req.Tools, req.ToolChoice = anthropicTools(call)
 	return json.Marshal(req)
 }
 
 // splitSystem gathers the system prompt and any system messages into one system text, for the protocols that
 // take it apart from the turns, and returns the other turns.
-func splitSystem(call *Call) (string, []openAIMessage) {
+func splitSystem(call *Call) (string, []Message) {
 	system := []string{}
 	if call.System != "" {
 		system = append(system, call.System)
 	}
-	turns := make([]openAIMessage, 0, len(call.Messages))
+	turns := make([]Message, 0, len(call.Messages))
 	for _, m := range call.Messages {
 		if m.Role == RoleSystem {
 			system = append(system, m.Content)
 			continue
 		}
-		turns = append(turns, openAIMessage{Role: m.Role, Content: m.Content})
+		turns = append(turns, m)
 	}
 	return strings.Join(system, "\n\n"), turns
 }
@@ -81,13 +85,21 @@ func (a *anthropic) Stream(ctx context.Context, call *Call, emit func(Event) err
 
 // anthropicChunk handles one event of a Messages stream. Usage arrives in two parts: message_start carries
 // the input tokens (and a first output count), message_delta the cumulative output tokens (and, from newer
-// API versions, cumulative input counts too): each reported count replaces the one before.
+// API versions, cumulative input counts too): each reported count replaces the one before. A tool_use
+// block's input arrives in fragments (input_json_delta); the call is emitted whole when its block stops.
 func anthropicChunk(_, data []byte, st *streamState) (Event, bool, bool, error) {
 	switch string(jsonGet(data, "type")) { // compared raw: no string is made per chunk
 	case `"content_block_delta"`:
-		if text, ok := jsonString(jsonGet(data, "delta", "text")); ok && text != "" {
+		if string(jsonGet(data, "delta", "type")) == `"input_json_delta"` {
+			st.anthropicInputDelta(data)
+		} else if text, ok := jsonString(jsonGet(data, "delta", "text")); ok && text != "" {
 			return Event{Text: text, Raw: data}, true, false, nil
 		}
+	case `"content_block_start"`:
+		st.anthropicBlockStart(data)
+	case `"content_block_stop"`:
+		ev, ok := st.anthropicBlockStop(data)
+		return ev, ok, false, nil
 	case `"message_start"`:
 		msg := jsonGet(data, "message")
 		st.setModel(msg, "model")
@@ -166,10 +178,13 @@ func (a *anthropic) Complete(ctx context.Context, call *Call) (Result, error) {
 	}
 	st := &x.state
 	jsonEach(jsonGet(data, "content"), func(block []byte) bool {
-		if typ, _ := jsonString(jsonGet(block, "type")); typ == "text" {
+		switch typ, _ := jsonString(jsonGet(block, "type")); typ {
+		case "text":
 			if text, _ := jsonString(jsonGet(block, "text")); text != "" {
 				st.addText(text, time.Since(x.start))
 			}
+		case "tool_use":
+			st.toolCalls = append(st.toolCalls, anthropicToolCall(block))
 		}
 		return true
 	})

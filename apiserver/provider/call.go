@@ -282,6 +282,8 @@ type streamState struct {
 	toolCalls []ToolCall
 	// anthropicInput is Anthropic's input_tokens, which excludes cached tokens.
 	anthropicInput int64
+	// anthropicToolUses are a stream's tool_use blocks still open, by block index.
+	anthropicToolUses map[int64]*anthropicToolUse
 }
 
 func (st *streamState) addText(s string, at time.Duration) {

@@ -87,11 +87,7 @@ func ollamaToolCalls(data []byte) []ToolCall {
 		if id == "" {
 			id = newToolCallID()
 		}
-		args := string(c.Function.Arguments)
-		if args == "" || args == "null" {
-			args = "{}"
-		}
-		out = append(out, ToolCall{ID: id, Name: c.Function.Name, Arguments: args})
+		out = append(out, ToolCall{ID: id, Name: c.Function.Name, Arguments: toolArguments(string(c.Function.Arguments))})
 	}
 	return out
 }

@@ -43,11 +43,11 @@ type ToolCall struct {
 
 // TakesTools reports whether the adapter of a provider type translates tools, tool choices, tool calls and
 // tool results, and which tool choices it can honour. OpenAI-protocol providers take the client's request as
-// it is (Call.Raw), so they take everything; Gemini's function calling modes (AUTO, NONE, ANY with allowed
-// function names) express every tool choice.
+// it is (Call.Raw), so they take everything; Anthropic's Messages API and Gemini's function calling modes
+// (AUTO, NONE, ANY with allowed function names) have an equivalent of every choice.
 func TakesTools(providerType string, choice ToolChoice) bool {
 	switch providerType {
-	case config.ProviderOpenAI, config.ProviderOpenAICompatible, config.ProviderGemini:
+	case config.ProviderOpenAI, config.ProviderOpenAICompatible, config.ProviderAnthropic, config.ProviderGemini:
 		return true
 	case config.ProviderOllama:
 		// Ollama has no tool choice: the model decides, or it gets no tools.

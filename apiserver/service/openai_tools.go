@@ -132,6 +132,6 @@ func (r *ChatRequest) toolsRefusal(model, providerType string) error {
 				model, providerType, strconv.Quote(r.ToolChoice.Mode))
 		}
 	}
-	return apperr.Invalid("model %q is served by a %s provider; tools and function calling need an OpenAI, OpenAI-compatible, Gemini or Ollama one",
+	return apperr.Invalid("model %q is served by a %s provider, which does not take tools",
 		model, providerType)
 }

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The Anthropic Messages protocol: named SSE events message_start (with the input usage),
 // content_block_start, content_block_delta (text), content_block_stop, message_delta (stop reason and the
-// cumulative output usage) and message_stop.
+// cumulative output usage) and message_stop. A call of a tool is a tool_use block, whose input a stream
+// sends in fragments (input_json_delta), with the stop reason tool_use.
 
 type anthropicRequest struct {
 	Model     string          `json:"model"`
@@ -19,6 +22,9 @@ type anthropicRequest struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
+	Tools []struct {
+		Name string `json:"name"`
+	} `json:"tools"`
 	Temperature *float64 `json:"temperature"`
 	Stream      bool     `json:"stream"`
 }
@@ -44,7 +50,10 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 			rec.System = textContent(req.System)
 		}
 		for _, m := range req.Messages {
-			rec.Messages = append(rec.Messages, Message{Role: m.Role, Content: textContent(m.Content)})
+			rec.Messages = append(rec.Messages, anthropicTurn(m.Role, m.Content))
+		}
+		for _, t := range req.Tools {
+			rec.Tools = append(rec.Tools, t.Name)
 		}
 		return nil
 	})
@@ -54,6 +63,10 @@ func (s *Server) anthropicMessages(w http.ResponseWriter, r *http.Request) {
 	a, e := s.prepare(r, rec)
 	if e != nil {
 		writeError(w, a, rec, e, anthropicError(e))
+		return
+	}
+	if call := toolCallFor(rec); call != nil {
+		writeAnthropicToolCall(w, a, call)
 		return
 	}
 	st := newStreamer(w, r, a)
@@ -94,8 +107,11 @@ func (anthropicStream) end(b []byte, a *answer) []byte {
 }
 
 func anthropicStop(a *answer) string {
-	if a.finish == "length" {
+	switch a.finish {
+	case "length":
 		return "max_tokens"
+	case "tool_calls":
+		return "tool_use"
 	}
 	return "end_turn"
 }
@@ -147,6 +163,72 @@ func appendAnthropicOutput(b []byte, a *answer) []byte {
 
 func anthropicMessage(b []byte, a *answer) []byte {
 	return append(appendAnthropicMessage(b, a, true), '\n')
+}
+
+// anthropicTurn reads a turn; a user turn made of tool results only is recorded as a "tool" turn with their
+// text, so that the mock answers it in text.
+func anthropicTurn(role string, content json.RawMessage) Message {
+	var blocks []struct {
+		Type    string          `json:"type"`
+		Content json.RawMessage `json:"content"`
+	}
+	if json.Unmarshal(content, &blocks) != nil || len(blocks) == 0 {
+		return Message{Role: role, Content: textContent(content)}
+	}
+	var text strings.Builder
+	for _, b := range blocks {
+		if b.Type != "tool_result" {
+			return Message{Role: role, Content: textContent(content)}
+		}
+		if len(b.Content) > 0 {
+			text.WriteString(textContent(b.Content))
+		}
+	}
+	return Message{Role: "tool", Content: text.String()}
+}
+
+// writeAnthropicToolCall answers with a tool_use block: streamed, the events of a real stream, the input in
+// fragments; not streamed, one message. Either way the stop reason is tool_use.
+func writeAnthropicToolCall(w http.ResponseWriter, a *answer, call *ToolCall) {
+	a.tokens, a.finish = Tokens(call.Arguments), "tool_calls"
+	id := "toolu_mock_" + strconv.FormatInt(a.rec.ID, 10)
+	var out []byte
+	if a.rec.Stream {
+		w.Header().Set("Content-Type", "text/event-stream")
+		out = append(out, "event: message_start\ndata: "...)
+		out = appendAnthropicMessage(out, a, false)
+		start, _ := json.Marshal(map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{
+			"type": "tool_use", "id": id, "name": call.Name, "input": map[string]any{}}})
+		out = append(append(append(out, "\n\nevent: content_block_start\ndata: "...), start...), "\n\n"...)
+		for _, part := range fragments(call.Arguments, 3) {
+			out = append(out, "event: content_block_delta\n"+`data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":`...)
+			out = appendString(out, part)
+			out = append(out, "}}\n\n"...)
+		}
+		out = anthropicStream{}.end(out, a)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		var msg map[string]any
+		_ = json.Unmarshal(appendAnthropicMessage(nil, a, true), &msg)
+		msg["content"] = []any{map[string]any{"type": "tool_use", "id": id, "name": call.Name, "input": json.RawMessage(call.Arguments)}}
+		out, _ = json.Marshal(msg)
+	}
+	_, _ = w.Write(out) //nolint:gosec // JSON the mock wrote itself, served as JSON or SSE
+	a.rec.finish(http.StatusOK)
+}
+
+// fragments splits s into n parts of about the same length, cut between characters.
+func fragments(s string, n int) []string {
+	out := make([]string, 0, n)
+	for i := n; i > 1; i-- {
+		cut := len(s) / i
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
+	}
+	return append(out, s)
 }
 
 func anthropicError(e *mockError) []byte {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,49 @@ func TestAnthropicSDK(t *testing.T) {
 		}
 		if msg.Content[0].Text != wantText || msg.Usage.OutputTokens != replyTokens+4 || msg.Usage.InputTokens != wantPrompt-3 {
 			t.Errorf("message = %q, usage %+v", msg.Content[0].Text, msg.Usage)
+		}
+	})
+
+	t.Run("tool call", func(t *testing.T) {
+		p := params
+		p.Model = "mock-chat"
+		p.Tools = []anthropic.ToolUnionParam{anthropic.ToolUnionParamOfTool(anthropic.ToolInputSchemaParam{}, "search")}
+		wantInput := `{"query":` + strconv.Quote(question) + `}`
+		streamed := client.Messages.NewStreaming(ctx, p)
+		var acc anthropic.Message
+		for streamed.Next() {
+			if err := acc.Accumulate(streamed.Current()); err != nil {
+				t.Fatalf("Accumulate: %v", err)
+			}
+		}
+		if err := streamed.Err(); err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		whole, err := client.Messages.New(ctx, p)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		for name, msg := range map[string]*anthropic.Message{"streamed": &acc, "not streamed": whole} {
+			if len(msg.Content) != 1 || msg.StopReason != anthropic.StopReasonToolUse {
+				t.Fatalf("%s: message %+v, want one tool_use block and the stop reason tool_use", name, msg)
+			}
+			use := msg.Content[0].AsToolUse()
+			if use.ID == "" || use.Name != "search" || string(use.Input) != wantInput {
+				t.Errorf("%s: tool use %s %s(%s), want search(%s)", name, use.ID, use.Name, use.Input, wantInput)
+			}
+		}
+		if rec := mock.LastRequest(); !slices.Equal(rec.Tools, []string{"search"}) {
+			t.Errorf("mock recorded tools %v", rec.Tools)
+		}
+		// After the tool's result, the model answers in text.
+		p.Messages = append(slices.Clone(p.Messages), whole.ToParam(),
+			anthropic.NewUserMessage(anthropic.NewToolResultBlock(whole.Content[0].ID, "sunny", false)))
+		msg, err := client.Messages.New(ctx, p)
+		if err != nil {
+			t.Fatalf("New after the tool's result: %v", err)
+		}
+		if msg.StopReason != anthropic.StopReasonEndTurn || msg.Content[0].Text != wantText {
+			t.Errorf("after the tool's result: %q (%s), want the text answer", msg.Content[0].Text, msg.StopReason)
 		}
 	})
 

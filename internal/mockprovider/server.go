@@ -20,9 +20,9 @@
 // Replies are deterministic (ReplyText, Tokens, PromptTokens tell a test exactly what to expect) and their
 // behaviour is controllable per request (see Behaviour.ParseOptions): process defaults, then per-key options,
 // then options after a "+" in the model name, then the X-Mock-Options header, then X-Mock-Reply (an exact,
-// percent-encoded reply text). On Ollama's /api/chat and Gemini's generateContent, a request that offers tools
-// is answered with a call of the first tool ({"query": the last turn's text}) unless its last turn is a tool's
-// result.
+// percent-encoded reply text). On Ollama's /api/chat, Gemini's generateContent and Anthropic's /v1/messages, a
+// request that offers tools is answered with a call of the first tool ({"query": the last turn's text})
+// unless its last turn is a tool's result.
 package mockprovider
 
 import (

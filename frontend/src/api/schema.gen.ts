@@ -2489,14 +2489,14 @@ export interface paths {
          *     upstream model name and the granted bound on the answer (`max_tokens` / `max_completion_tokens`, lowered
          *     to what the model, `maxOutputTokensPerRequest` and the remaining token and cost budgets allow). Other
          *     providers get the conversation translated, with `temperature`, `top_p`, `stop` and `seed` (not for
-         *     Anthropic) in their own form, and answer in OpenAI's shape. Gemini and Ollama also take `tools`, tool
-         *     calls and tool results, and their tool calls come back as OpenAI's `tool_calls` (finish reason
-         *     `tool_calls`); Gemini honours every `tool_choice` (auto, none, required, a named function), Ollama
-         *     only auto and none. A parameter a provider cannot honour (tools for Anthropic, a `tool_choice` that
-         *     forces a call on Ollama, the legacy `functions`, a `response_format` other than text, `logprobs`,
-         *     `top_logprobs`, `logit_bias`, `prediction`, `audio`, `seed` for Anthropic) is refused with 400 naming
-         *     it rather than dropped. Other parameters, such as `user`, `metadata` and the penalties, reach only
-         *     OpenAI-protocol providers. `n` must be 1.
+         *     Anthropic) in their own form, and answer in OpenAI's shape. They also take `tools`, tool calls and
+         *     tool results, and their tool calls come back as OpenAI's `tool_calls` (finish reason `tool_calls`);
+         *     Anthropic and Gemini honour every `tool_choice` (auto, none, required, a named function), Ollama only
+         *     auto and none. A parameter a provider cannot honour (a `tool_choice` that forces a call on Ollama, the
+         *     legacy `functions`, a `response_format` other than text, `logprobs`, `top_logprobs`, `logit_bias`,
+         *     `prediction`, `audio`, `seed` for Anthropic) is refused with 400 naming it rather than dropped. Other
+         *     parameters, such as `user`, `metadata` and the penalties, reach only OpenAI-protocol providers. `n`
+         *     must be 1.
          *
          *     Streams are `data: <chat.completion.chunk>` events ending with `data: [DONE]`; the final usage chunk
          *     (no choices) is sent only when `stream_options.include_usage` is true, but every call is metered. A
