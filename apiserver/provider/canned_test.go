@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/llmplatform/llmplatform/apiserver/config"
@@ -158,5 +159,52 @@ func TestGeminiToolCalls(t *testing.T) {
 		if got, _ := json.Marshal(body[field]); string(got) != w {
 			t.Errorf("%s = %s\nwant %s", field, got, w)
 		}
+	}
+}
+
+// TestAnthropicToolCalls: a canned Messages stream with text, then two tool_use blocks whose inputs arrive in
+// fragments (one has none): each call is emitted whole when its block stops, in order, and the stream ends
+// with the finish reason tool_calls.
+func TestAnthropicToolCalls(t *testing.T) {
+	event := func(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, event("message_start", `{"type":"message_start","message":{"id":"msg_1","model":"claude","usage":{"input_tokens":12,"output_tokens":1}}}`)+
+			event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)+
+			event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Checking."}}`)+
+			event("content_block_stop", `{"type":"content_block_stop","index":0}`)+
+			event("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"lookup","input":{}}}`)+
+			event("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\":"}}`)+
+			event("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"\"a\"}"}}`)+
+			event("content_block_stop", `{"type":"content_block_stop","index":1}`)+
+			event("content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_2","name":"now","input":{}}}`)+
+			event("content_block_stop", `{"type":"content_block_stop","index":2}`)+
+			event("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}`)+
+			event("message_stop", `{"type":"message_stop"}`))
+	}))
+	defer srv.Close()
+	a := newAdapter(t, config.ProviderAnthropic, srv.URL, provider.Timeouts{}, newTransport(t))
+	call := provider.Call{Model: "claude", Messages: []provider.Message{{Role: provider.RoleUser, Content: "Look up a, and the time."}},
+		Tools: []provider.Tool{{Name: "lookup"}, {Name: "now"}}}
+	var events []provider.Event
+	res, err := a.Stream(ctxFor(t), &call, func(ev provider.Event) error {
+		if len(ev.ToolCalls) > 0 {
+			events = append(events, provider.Event{ToolCalls: slices.Clone(ev.ToolCalls), ToolIndex: ev.ToolIndex})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []provider.ToolCall{{ID: "toolu_1", Name: "lookup", Arguments: `{"q":"a"}`}, {ID: "toolu_2", Name: "now", Arguments: "{}"}}
+	if res.Text != "Checking." || res.FinishReason != provider.FinishToolCalls || !slices.Equal(res.ToolCalls, want) {
+		t.Errorf("result %q, %q, %+v; want the text, tool_calls and %+v", res.Text, res.FinishReason, res.ToolCalls, want)
+	}
+	if len(events) != 2 || events[0].ToolIndex != 0 || !slices.Equal(events[0].ToolCalls, want[:1]) ||
+		events[1].ToolIndex != 1 || !slices.Equal(events[1].ToolCalls, want[1:]) {
+		t.Errorf("tool call events %+v, want each call whole, in order", events)
+	}
+	if res.Usage.PromptTokens != 12 || res.Usage.CompletionTokens != 30 {
+		t.Errorf("usage %+v", res.Usage)
 	}
 }
