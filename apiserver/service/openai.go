@@ -107,7 +107,8 @@ type ChatRequest struct {
 	Seed *int64
 	// Tools is set when the request uses tools or functions: definitions, tool calls or tool results in its
 	// history (only the provider types that provider.TakesTools take them). ToolDefs and ToolChoice are the
-	// tools and the choice, for the providers whose protocol they are translated to.
+	// tools and the choice, read only for the providers whose protocol they are translated to (OpenAI-protocol
+	// providers take every kind of tool as it is).
 	Tools      bool
 	ToolDefs   []provider.Tool
 	ToolChoice provider.ToolChoice
@@ -120,6 +121,8 @@ type ChatRequest struct {
 	// legacyFunctions is set by "functions", "function_call" or a "function" message: OpenAI-protocol
 	// providers only.
 	legacyFunctions bool
+	// toolCallsErr says why a message's tool_calls do not decode, for the providers they are translated for.
+	toolCallsErr error
 }
 
 // wireMessage is one message of a request body.
@@ -178,12 +181,7 @@ func ParseChatRequest(body []byte) (*ChatRequest, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := r.parseTools(); err != nil {
-		return nil, err
-	}
-	if err := r.translate(messages); err != nil {
-		return nil, err
-	}
+	r.translate(messages)
 	return r, nil
 }
 
@@ -202,6 +200,12 @@ func (s *stopSequences) UnmarshalJSON(b []byte) error {
 // checkTranslatable refuses a request that a provider of another protocol than OpenAI's cannot honour: tools
 // it does not take, tool calls whose arguments are not objects, parameters it has no equivalent for.
 func (r *ChatRequest) checkTranslatable(m *llm.Model) error {
+	if r.toolCallsErr != nil {
+		return r.toolCallsErr
+	}
+	if err := r.parseTools(); err != nil {
+		return err
+	}
 	if r.Tools && (r.legacyFunctions || !provider.TakesTools(m.ProviderType, r.ToolChoice)) {
 		return r.toolsRefusal(r.Model, m.ProviderType)
 	}
@@ -242,14 +246,15 @@ func present(fields map[string]json.RawMessage, name string) bool {
 }
 
 // translate keeps the messages' text, tool calls and tool results: system messages become the system prompt;
-// tool results and tool calls mark the request as using tools.
-func (r *ChatRequest) translate(messages []wireMessage) error {
+// tool results and tool calls mark the request as using tools. Tool calls that do not decode are refused
+// only when the request is translated (checkTranslatable); OpenAI-protocol providers get the body as it is.
+func (r *ChatRequest) translate(messages []wireMessage) {
 	var system []string
 	for _, m := range messages {
 		text := contentText(m.Content)
 		calls, err := toolCalls(m.ToolCalls)
 		if err != nil {
-			return err
+			r.toolCallsErr, r.Tools = err, true
 		}
 		switch m.Role {
 		case "system", "developer":
@@ -268,7 +273,6 @@ func (r *ChatRequest) translate(messages []wireMessage) error {
 		}
 	}
 	r.System = strings.Join(system, "\n\n")
-	return nil
 }
 
 // contentText reads a message content: a string, or an array of parts whose text parts are joined.

@@ -18,7 +18,7 @@ type wireTool struct {
 	} `json:"function"`
 }
 
-// parseTools reads "tools" and "tool_choice" for the providers that translate them.
+// parseTools reads "tools" and "tool_choice" for the providers that translate them (only function tools).
 func (r *ChatRequest) parseTools() error {
 	if raw := r.fields["tools"]; present(r.fields, "tools") {
 		var tools []wireTool
