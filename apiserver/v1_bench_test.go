@@ -4,13 +4,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llmplatform/llmplatform/internal/testutil/procstat"
 )
 
 // BenchmarkV1ChatCompletion sends /v1/chat/completions calls with 50 concurrent clients, with a quota of
@@ -30,8 +29,12 @@ func BenchmarkV1ChatCompletion(b *testing.B) {
 		if err := e.srv.DB.Pool().QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
 			b.Fatal(err)
 		}
-		postmaster := procParent(backend)
-		pg0, self0, start := childrenCPU(postmaster), ownCPU(), time.Now()
+		st, err := procstat.Read(backend)
+		if err != nil {
+			b.Fatal(err)
+		}
+		postmaster := st.PPID
+		pg0, self0, start := procstat.TreeCPU(postmaster), procstat.SelfCPU(), time.Now()
 		var failed atomic.Int64
 		b.SetParallelism(25)
 		b.ResetTimer()
@@ -56,8 +59,8 @@ func BenchmarkV1ChatCompletion(b *testing.B) {
 		e.flush()
 		n := float64(b.N)
 		b.ReportMetric(n/time.Since(start).Seconds(), "req/s")
-		b.ReportMetric(float64((ownCPU()-self0).Microseconds())/n, "proc-µs/op")
-		b.ReportMetric(float64((childrenCPU(postmaster)-pg0).Microseconds())/n, "pg-µs/op")
+		b.ReportMetric(float64((procstat.SelfCPU()-self0).Microseconds())/n, "proc-µs/op")
+		b.ReportMetric(float64((procstat.TreeCPU(postmaster)-pg0).Microseconds())/n, "pg-µs/op")
 		if failed.Load() > 0 {
 			b.Errorf("%d calls failed", failed.Load())
 		}
@@ -71,45 +74,4 @@ func BenchmarkV1ChatCompletion(b *testing.B) {
 		run(b, e.mockURL+"/openai/v1/chat/completions", "sk-direct", strings.Replace(stream, "oai/fifty", "mock-chat+tokens:50", 1))
 	})
 	b.Run("v1-metered-stream-50", func(b *testing.B) { run(b, e.base+"/v1/chat/completions", tok, stream) })
-}
-
-// procStat reads a process's parent and CPU time (user + system) from /proc.
-func procStat(pid int) (ppid int, cpu time.Duration, ok bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, false
-	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ppid, _ = strconv.Atoi(fields[1])
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return ppid, time.Duration(utime+stime) * 10 * time.Millisecond, true // USER_HZ = 100
-}
-
-func procParent(pid int) int {
-	ppid, _, _ := procStat(pid)
-	return ppid
-}
-
-// childrenCPU sums the CPU time of a process and its live children (the PostgreSQL server's processes).
-func childrenCPU(parent int) time.Duration {
-	entries, _ := os.ReadDir("/proc")
-	var total time.Duration
-	for _, en := range entries {
-		pid, err := strconv.Atoi(en.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, cpu, ok := procStat(pid); ok && (ppid == parent || pid == parent) {
-			total += cpu
-		}
-	}
-	return total
-}
-
-func ownCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

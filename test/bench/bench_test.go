@@ -7,29 +7,7 @@ import (
 	"time"
 )
 
-func TestParseStatCountsFromTheLastParenthesis(t *testing.T) {
-	// A command name with spaces and a ')' must not shift the fields.
-	line := "4242 (postgres: bench) x) S 77 4242 4242 0 -1 4194560 100 0 0 0 150 25 30 5 20 0 1 0 100 1000 50"
-	st, err := parseStat([]byte(line))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.ppid != 77 || st.cpu != 1750*time.Millisecond || st.children != 350*time.Millisecond {
-		t.Errorf("parsed %+v, want ppid 77, cpu 1.75s, children 350ms", st)
-	}
-	if _, err := parseStat([]byte("4242 (truncated")); err == nil {
-		t.Error("a line without ')' parsed")
-	}
-}
-
-func TestReadStatOfThisProcess(t *testing.T) {
-	st, err := readStat(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.ppid != os.Getppid() {
-		t.Errorf("ppid %d, want %d", st.ppid, os.Getppid())
-	}
+func TestRSSOfThisProcess(t *testing.T) {
 	rss, err := rssBytes(os.Getpid())
 	if err != nil || rss < 1<<20 {
 		t.Errorf("rss %d, %v; want at least 1 MiB", rss, err)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmplatform/llmplatform/internal/testutil/procstat"
 )
 
 // target is where a scenario sends its requests.
@@ -182,9 +184,9 @@ type cpuReading struct {
 }
 
 func (lr *loadRunner) readCPU(ctx context.Context, t *target) cpuReading {
-	r := cpuReading{pg: treeCPU(lr.st.postmaster), mock: processCPU(lr.st.mock.pid())}
+	r := cpuReading{pg: procstat.TreeCPU(lr.st.postmaster), mock: procstat.ProcessCPU(lr.st.mock.pid())}
 	if t.pid != 0 {
-		r.target = processCPU(t.pid)
+		r.target = procstat.ProcessCPU(t.pid)
 	}
 	if t.pid == lr.st.api.pid() {
 		if m, err := scrape(ctx, lr.st.apiURL+"/metrics"); err == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/llmplatform/llmplatform/internal/testutil/pgtest"
+	"github.com/llmplatform/llmplatform/internal/testutil/procstat"
 )
 
 // Models of the API server's bench provider, and the mock models they call (the mock takes its behaviour
@@ -130,11 +131,11 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
 		return err
 	}
-	st, err := readStat(backend)
+	st, err := procstat.Read(backend)
 	if err != nil {
 		return err
 	}
-	s.postmaster = st.ppid
+	s.postmaster = st.PPID
 	u, err := url.Parse(s.pg.URL)
 	if err != nil {
 		return err
