@@ -24,22 +24,9 @@ type conversationStats struct {
 		Estimated          int64  `json:"estimated"`
 		CostUSD            string `json:"cost_usd"`
 	} `json:"answers"`
-	Calls           callTotals `json:"calls"`
+	Calls           usageTotals `json:"calls"`
 	FirstActivityAt *time.Time `json:"first_activity_at"`
 	LastActivityAt  *time.Time `json:"last_activity_at"`
-}
-
-// callTotals are usage totals as /api/v1/usage and the statistics' calls give them.
-type callTotals struct {
-	Requests           int64  `json:"requests"`
-	Refused            int64  `json:"refused"`
-	Failed             int64  `json:"failed"`
-	PromptTokens       int64  `json:"prompt_tokens"`
-	CachedPromptTokens int64  `json:"cached_prompt_tokens"`
-	CompletionTokens   int64  `json:"completion_tokens"`
-	ReasoningTokens    int64  `json:"reasoning_tokens"`
-	TotalTokens        int64  `json:"total_tokens"`
-	CostUSD            string `json:"cost_usd"`
 }
 
 // TestConversationStatsSumItsMessagesAndCalls: after streamed answers on two providers, a failed call and a
@@ -126,7 +113,7 @@ func TestConversationStatsSumItsMessagesAndCalls(t *testing.T) {
 
 	// The calls are all of ann's usage, as /api/v1/usage counts it.
 	var rep struct {
-		Summary callTotals `json:"summary"`
+		Summary usageTotals `json:"summary"`
 	}
 	e.expect(e.do("GET", "/api/v1/usage", ann.access, nil), 200).json(t, &rep)
 	if rep.Summary != got.Calls {
