@@ -25,8 +25,8 @@ type conversationStats struct {
 		CostUSD            string `json:"cost_usd"`
 	} `json:"answers"`
 	Calls           usageTotals `json:"calls"`
-	FirstActivityAt *time.Time `json:"first_activity_at"`
-	LastActivityAt  *time.Time `json:"last_activity_at"`
+	FirstActivityAt *time.Time  `json:"first_activity_at"`
+	LastActivityAt  *time.Time  `json:"last_activity_at"`
 }
 
 // TestConversationStatsSumItsMessagesAndCalls: after streamed answers on two providers, a failed call and a
