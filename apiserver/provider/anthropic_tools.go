@@ -123,14 +123,6 @@ func anthropicToolCall(block []byte) ToolCall {
 	return ToolCall{ID: id, Name: name, Arguments: toolArguments(string(jsonGet(block, "input")))}
 }
 
-// toolArguments is a call's input as arguments text: "{}" when there is none.
-func toolArguments(input string) string {
-	if input = strings.TrimSpace(input); input == "" || input == "null" {
-		return "{}"
-	}
-	return input
-}
-
 // anthropicBlockStart notes the start of a streamed tool_use block.
 func (st *streamState) anthropicBlockStart(data []byte) {
 	block := jsonGet(data, "content_block")

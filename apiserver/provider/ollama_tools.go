@@ -1,8 +1,6 @@
 package provider
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 )
 
@@ -90,11 +88,4 @@ func ollamaToolCalls(data []byte) []ToolCall {
 		out = append(out, ToolCall{ID: id, Name: c.Function.Name, Arguments: toolArguments(string(c.Function.Arguments))})
 	}
 	return out
-}
-
-// newToolCallID names a tool call that came without an id.
-func newToolCallID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "call_" + hex.EncodeToString(b)
 }

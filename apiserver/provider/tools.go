@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 
 	"github.com/llmplatform/llmplatform/apiserver/config"
 )
@@ -54,4 +57,19 @@ func TakesTools(providerType string, choice ToolChoice) bool {
 		return choice.Mode == "" || choice.Mode == ToolChoiceAuto || choice.Mode == ToolChoiceNone
 	}
 	return false
+}
+
+// toolArguments is a call's input as arguments text: "{}" when there is none.
+func toolArguments(input string) string {
+	if input = strings.TrimSpace(input); input == "" || input == "null" {
+		return "{}"
+	}
+	return input
+}
+
+// newToolCallID names a tool call that came without an id.
+func newToolCallID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "call_" + hex.EncodeToString(b)
 }
