@@ -1,8 +1,6 @@
 package provider
 
-import (
-	"encoding/json"
-)
+import "encoding/json"
 
 // ollamaMessage is a turn of Ollama's /api/chat, with its tool calls and tool results.
 type ollamaMessage struct {
