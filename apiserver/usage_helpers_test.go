@@ -166,6 +166,11 @@ func (e *meterEnv) flush() {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// A non-streamed call is settled just after its answer is sent: wait (briefly, as a test may hold calls
+	// open on purpose) for the calls whose answers arrived.
+	for wait := time.Now().Add(time.Second); e.srv.Meter.InFlight() > 0 && time.Now().Before(wait); {
+		time.Sleep(time.Millisecond)
+	}
 	if err := e.srv.Meter.Flush(ctx); err != nil {
 		e.t.Fatal(err)
 	}

@@ -84,15 +84,16 @@ func (a *MeteringAPI) chatCompletions(c *gin.Context) {
 	}
 	rateLimitHeaders(c, call.Grant().Limits, time.Now())
 	if !req.Stream {
-		out, err := call.Complete(ctx)
+		err := call.Complete(ctx, func(answer []byte) {
+			// Sent at once, with its length: the client has its answer before the call is settled and the
+			// access log written.
+			c.Header("Content-Length", strconv.Itoa(len(answer)))
+			c.Data(http.StatusOK, "application/json", answer)
+			c.Writer.Flush()
+		})
 		if err != nil {
 			writeOpenAIError(c, err)
-			return
 		}
-		// Sent at once, with its length: the client has its answer before the access log is written.
-		c.Header("Content-Length", strconv.Itoa(len(out)))
-		c.Data(http.StatusOK, "application/json", out)
-		c.Writer.Flush()
 		return
 	}
 	streamCompletion(c, call)

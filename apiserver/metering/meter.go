@@ -116,6 +116,8 @@ type Meter struct {
 	leaseMu  sync.Mutex
 	// noLeases is set by Close: a lease taken after it would not be given back.
 	noLeases atomic.Bool
+	// inFlight counts the reservations not yet settled.
+	inFlight atomic.Int64
 
 	// mu guards closed: sends on queue happen under the read lock, so Close can close the queue safely.
 	mu      sync.RWMutex
@@ -139,9 +141,10 @@ type Meter struct {
 // read on every request, so a reloaded quota applies to the next request.
 func New(ctx context.Context, st Store, cfg func() *config.Config, o Options) (*Meter, error) {
 	o.applyDefaults()
-	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, metrics: newMeterMetrics(o.Registerer), instance: newUUID(),
+	m := &Meter{store: st, config: cfg, opts: o, log: o.Log, instance: newUUID(),
 		live: liveSet{calls: map[*reservation]struct{}{}}, queue: make(chan entry, o.QueueSize),
 		flushes: make(chan chan struct{}), kick: make(chan struct{}, 1), closing: make(chan struct{}), writerDone: make(chan struct{})}
+	m.metrics = newMeterMetrics(o.Registerer, func() float64 { return float64(m.InFlight()) })
 	m.reserver = &reserver{store: st, instance: m.instance, leaseCalls: max(o.LeaseCalls, 0), queues: map[batchKey]*batchQueue{}}
 	if err := st.RenewInstance(ctx, m.instance, o.Lease); err != nil {
 		return nil, err
@@ -181,6 +184,19 @@ func (m *Meter) Windows(t time.Time) Windows { return windowsAt(t, m.policy().lo
 // the platform; of the quotas, only requestsPerMinute applies to them (tokens, cost, output bounds and
 // allowed models govern the platform's providers).
 func (m *Meter) Reserve(ctx context.Context, req Request) (Reservation, error) {
+	res, err := m.decide(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	m.inFlight.Add(1)
+	return res, nil
+}
+
+// InFlight is the number of calls reserved in this process and not yet settled.
+func (m *Meter) InFlight() int64 { return m.inFlight.Load() }
+
+// decide is Reserve's decision.
+func (m *Meter) decide(ctx context.Context, req Request) (Reservation, error) {
 	start := m.opts.Now()
 	pol := m.policy()
 	m.adoptPolicy(ctx, pol)
@@ -439,6 +455,7 @@ func (r *reservation) Settle(ctx context.Context, s Settlement) error {
 	if !r.settled.CompareAndSwap(false, true) {
 		return errSettledTwice
 	}
+	r.m.inFlight.Add(-1)
 	if s.Outcome == "" {
 		s.Outcome = OutcomeOK
 	}

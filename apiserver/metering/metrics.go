@@ -15,7 +15,9 @@ type meterMetrics struct {
 	writeErrors    prometheus.Counter
 }
 
-func newMeterMetrics(reg prometheus.Registerer) *meterMetrics {
+// newMeterMetrics makes the metrics and registers them with reg (when not nil), with a gauge of the calls
+// in flight that inFlight reads.
+func newMeterMetrics(reg prometheus.Registerer, inFlight func() float64) *meterMetrics {
 	m := &meterMetrics{
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "llmplatform_quota_refusals_total",
 			Help: "Requests refused by a quota (mode Enforce), or that a Shadow quota would have refused."}, []string{"quota", "limit", "mode"}),
@@ -38,7 +40,8 @@ func newMeterMetrics(reg prometheus.Registerer) *meterMetrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.refusals, m.requests, m.tokens, m.cost, m.reserveSeconds, m.writeSeconds, m.queued,
-			m.written, m.writeErrors)
+			m.written, m.writeErrors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "llmplatform_metered_calls_in_flight",
+				Help: "Metered calls reserved and not yet settled in this process."}, inFlight))
 	}
 	return m
 }

@@ -134,6 +134,18 @@ func jsonEach(arr []byte, fn func(elem []byte) bool) {
 	}
 }
 
+// EachMember calls fn with the name (unescaped) and the raw value of each member of the JSON object obj, in
+// order, until fn returns false. obj must be valid JSON (json.Valid); EachMember reports whether it is an
+// object.
+func EachMember(obj []byte, fn func(name string, value []byte) bool) bool {
+	obj = obj[skipSpace(obj, 0):]
+	if len(obj) == 0 || obj[0] != '{' {
+		return false
+	}
+	jsonMembers(obj, func(key, value []byte) bool { return fn(memberName(key), value) })
+	return true
+}
+
 // jsonMembers calls fn with the raw key (its quotes included) and the raw value of each member of the object
 // obj, in order, until fn returns false or the object ends.
 func jsonMembers(obj []byte, fn func(key, value []byte) bool) {

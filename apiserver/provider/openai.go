@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -60,11 +61,13 @@ func (a *openAI) body(call *Call, stream bool) ([]byte, error) {
 	return json.Marshal(req)
 }
 
-// rawBody forwards a caller's request body with the upstream model name and streaming set, and usage asked
-// for in streams (the caller drops the usage-only chunk when its client did not ask for it). The body is
-// rewritten as text, member by member, after a check that it is a JSON object: decoding it into a map and
-// encoding it again cost a tenth of a non-streamed call's CPU. Call.Raw has no duplicate keys (it is the
-// encoding of a map).
+// rawBody forwards a caller's request body with the upstream model name and streaming set, usage asked for
+// in streams (the caller drops the usage-only chunk when its client did not ask for it), and the answer
+// bounded by call.MaxTokens when it is positive: max_completion_tokens for OpenAI itself (its reasoning
+// models require it), max_tokens for compatible servers, and whichever the caller sent. The body is rewritten
+// as text, member by member, after a check that it is a JSON object: decoding it into a map and encoding it
+// again cost a tenth of a non-streamed call's CPU. The members it sets replace the caller's, every one of
+// that name; the others are forwarded as they are.
 func (a *openAI) rawBody(call *Call, stream bool) ([]byte, error) {
 	raw := call.Raw[skipSpace(call.Raw, 0):]
 	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
@@ -74,21 +77,40 @@ func (a *openAI) rawBody(call *Call, stream bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(raw)+len(model)+64)
+	out := make([]byte, 0, len(raw)+len(model)+96)
 	out = append(append(out, `{"model":`...), model...)
 	if stream {
 		out = append(out, `,"stream":true,"stream_options":{"include_usage":true}`...)
 	} else {
 		out = append(out, `,"stream":false`...)
 	}
+	bound := call.MaxTokens > 0
+	var hasMax, hasCompletion bool
 	jsonMembers(raw, func(key, value []byte) bool {
 		switch memberName(key) {
 		case "model", "stream", "stream_options":
+			return true
+		case "max_tokens":
+			hasMax = true
+		case "max_completion_tokens":
+			hasCompletion = true
 		default:
+			out = append(append(append(append(out, ','), key...), ':'), value...)
+			return true
+		}
+		if !bound {
 			out = append(append(append(append(out, ','), key...), ':'), value...)
 		}
 		return true
 	})
+	if bound {
+		if hasMax || (a.compatible && !hasCompletion) {
+			out = strconv.AppendInt(append(out, `,"max_tokens":`...), int64(call.MaxTokens), 10)
+		}
+		if hasCompletion || (!a.compatible && !hasMax) {
+			out = strconv.AppendInt(append(out, `,"max_completion_tokens":`...), int64(call.MaxTokens), 10)
+		}
+	}
 	return append(out, '}'), nil
 }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,42 @@ func TestRawBodySetsModelAndStreaming(t *testing.T) {
 		if _, err := a.rawBody(&Call{Model: "up", Raw: []byte(bad)}, false); err == nil {
 			t.Errorf("body %q accepted", bad)
 		}
+	}
+}
+
+// TestRawBodyBoundsTheAnswer: the granted bound replaces the caller's max_tokens and max_completion_tokens
+// (every one of them), and is sent as max_completion_tokens to OpenAI and as max_tokens to compatible
+// servers when the caller sent neither; without a bound the caller's members stay.
+func TestRawBodyBoundsTheAnswer(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		compatible bool
+		raw        string
+		bound      int
+		want       map[string]any
+	}{
+		{"openai, none sent", false, `{}`, 7, map[string]any{"max_completion_tokens": 7.0}},
+		{"compatible, none sent", true, `{}`, 7, map[string]any{"max_tokens": 7.0}},
+		{"max_tokens kept as the caller's name", false, `{"max_tokens":100}`, 7, map[string]any{"max_tokens": 7.0}},
+		{"both", true, `{"max_tokens":100,"max_completion_tokens":50}`, 7, map[string]any{"max_tokens": 7.0, "max_completion_tokens": 7.0}},
+		{"repeated", false, `{"max_completion_tokens":100,"max_completion_tokens":200}`, 7, map[string]any{"max_completion_tokens": 7.0}},
+		{"no bound", false, `{"max_tokens":100}`, 0, map[string]any{"max_tokens": 100.0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := &openAI{compatible: c.compatible}
+			out, err := a.rawBody(&Call{Model: "up", Raw: []byte(c.raw), MaxTokens: c.bound}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("%s: %v", out, err)
+			}
+			delete(got, "model")
+			delete(got, "stream")
+			if !reflect.DeepEqual(got, c.want) || strings.Count(string(out), "max_") != len(c.want) {
+				t.Errorf("got %s, want %v", out, c.want)
+			}
+		})
 	}
 }

@@ -62,8 +62,9 @@ type Call struct {
 	Key string
 	// Raw is an OpenAI chat-completions request body to forward as it is (tools, response_format and every
 	// other OpenAI parameter pass through). Only the OpenAI and OpenAICompatible adapters honour it: they
-	// replace "model" with Model and set "stream" and "stream_options.include_usage"; Model, System, Messages,
-	// Temperature and MaxTokens are then ignored except for estimating usage. Other adapters ignore Raw.
+	// replace "model" with Model, set "stream" and "stream_options.include_usage", and bound the answer by
+	// MaxTokens when it is positive; System, Messages and Temperature are then ignored except for estimating
+	// usage. Other adapters ignore Raw.
 	Raw []byte
 	// Flush, when set, lets a streamed call's emit leave events in its writer's buffer: the stream calls
 	// Flush before each read of the upstream that follows emitted events, as that read may wait for the

@@ -116,8 +116,11 @@ type ChatRequest struct {
 	// prompt's estimate.
 	System   string
 	Messages []provider.Message
-	// fields is the body, field by field, forwarded to OpenAI-protocol providers.
-	fields map[string]json.RawMessage
+	// body is the client's body, forwarded to OpenAI-protocol providers as it is (the provider adapter sets
+	// the model, the streaming members and the granted bound on the answer).
+	body []byte
+	// members are the raw values of the members the API server reads.
+	members chatMembers
 	// legacyFunctions is set by "functions", "function_call" or a "function" message: OpenAI-protocol
 	// providers only.
 	legacyFunctions bool
@@ -133,37 +136,95 @@ type wireMessage struct {
 	ToolCallID string          `json:"tool_call_id"`
 }
 
-// ParseChatRequest reads and checks a chat-completions body.
+// chatMembers are the raw values of the members of a chat-completions body that the API server reads (nil
+// when absent; the last one when a name repeats, as decoding into a map would give).
+type chatMembers struct {
+	model, stream, streamOptions, messages, temperature, n, maxTokens, maxCompletionTokens, topP, stop, seed []byte
+	tools, toolChoice, functions, functionCall                                                               []byte
+	// untranslatable holds the members named in untranslatableParams, in that order.
+	untranslatable [len(untranslatableParams)][]byte
+}
+
+// untranslatableParams are the OpenAI parameters that providers of other protocols have no equivalent for.
+var untranslatableParams = [...]string{"response_format", "logprobs", "top_logprobs", "logit_bias", "prediction", "audio"}
+
+// set keeps the raw value of the member name when it is one the API server reads.
+func (m *chatMembers) set(name string, value []byte) {
+	switch name {
+	case "model":
+		m.model = value
+	case "stream":
+		m.stream = value
+	case "stream_options":
+		m.streamOptions = value
+	case "messages":
+		m.messages = value
+	case "temperature":
+		m.temperature = value
+	case "n":
+		m.n = value
+	case "max_tokens":
+		m.maxTokens = value
+	case "max_completion_tokens":
+		m.maxCompletionTokens = value
+	case "top_p":
+		m.topP = value
+	case "stop":
+		m.stop = value
+	case "seed":
+		m.seed = value
+	case "tools":
+		m.tools = value
+	case "tool_choice":
+		m.toolChoice = value
+	case "functions":
+		m.functions = value
+	case "function_call":
+		m.functionCall = value
+	default:
+		if i := slices.Index(untranslatableParams[:], name); i >= 0 {
+			m.untranslatable[i] = value
+		}
+	}
+}
+
+// ParseChatRequest reads and checks a chat-completions body. It walks the body's members once and decodes
+// only the values it reads; the body is forwarded as it is (decoding it whole into a map and encoding it
+// again cost more than the rest of the request's handling).
 func ParseChatRequest(body []byte) (*ChatRequest, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+	r := &ChatRequest{body: body}
+	if !json.Valid(body) || !provider.EachMember(body, func(name string, value []byte) bool {
+		r.members.set(name, value)
+		return true
+	}) {
 		return nil, apperr.Invalid("the body must be a JSON object")
 	}
-	r := &ChatRequest{fields: fields}
 	var messages []wireMessage
 	var opts struct {
 		IncludeUsage bool `json:"include_usage"`
 	}
 	var n, maxTokens, maxCompletion *int64
 	var stop stopSequences
+	m := &r.members
 	for _, f := range []struct {
 		name string
+		raw  []byte
 		dst  any
-	}{{"model", &r.Model}, {"stream", &r.Stream}, {"stream_options", &opts}, {"messages", &messages},
-		{"temperature", &r.Temperature}, {"n", &n}, {"max_tokens", &maxTokens}, {"max_completion_tokens", &maxCompletion},
-		{"top_p", &r.TopP}, {"stop", &stop}, {"seed", &r.Seed}} {
-		raw, ok := fields[f.name]
-		if !ok || string(raw) == "null" {
+	}{{"model", m.model, &r.Model}, {"stream", m.stream, &r.Stream}, {"stream_options", m.streamOptions, &opts},
+		{"messages", m.messages, &messages}, {"temperature", m.temperature, &r.Temperature}, {"n", m.n, &n},
+		{"max_tokens", m.maxTokens, &maxTokens}, {"max_completion_tokens", m.maxCompletionTokens, &maxCompletion},
+		{"top_p", m.topP, &r.TopP}, {"stop", m.stop, &stop}, {"seed", m.seed, &r.Seed}} {
+		if f.raw == nil || string(f.raw) == "null" {
 			continue
 		}
-		if err := json.Unmarshal(raw, f.dst); err != nil {
+		if err := json.Unmarshal(f.raw, f.dst); err != nil {
 			return nil, apperr.Invalid("%s has the wrong type", f.name)
 		}
 	}
 	r.IncludeUsage = opts.IncludeUsage
 	r.Stop = stop
-	r.legacyFunctions = present(fields, "functions") || present(fields, "function_call")
-	r.Tools = present(fields, "tools") || r.legacyFunctions
+	r.legacyFunctions = present(m.functions) || present(m.functionCall)
+	r.Tools = present(m.tools) || r.legacyFunctions
 	var v apperr.Validation
 	v.Check(r.Model != "", "model", "must be set")
 	v.Check(r.TopP == nil || (*r.TopP >= 0 && *r.TopP <= 1), "top_p", "must be between 0 and 1")
@@ -224,14 +285,14 @@ func (r *ChatRequest) untranslatable(providerType string) string {
 	var format struct {
 		Type string `json:"type"`
 	}
-	if raw, ok := r.fields["response_format"]; ok && string(raw) != "null" {
+	if raw := r.members.untranslatable[0]; raw != nil && string(raw) != "null" {
 		if json.Unmarshal(raw, &format) != nil || format.Type != "text" {
-			return "response_format"
+			return untranslatableParams[0]
 		}
 	}
-	for _, name := range []string{"logprobs", "top_logprobs", "logit_bias", "prediction", "audio"} {
-		if raw, ok := r.fields[name]; ok && string(raw) != "null" && string(raw) != "false" {
-			return name
+	for i, raw := range r.members.untranslatable[1:] {
+		if raw != nil && string(raw) != "null" && string(raw) != "false" {
+			return untranslatableParams[i+1]
 		}
 	}
 	if r.Seed != nil && providerType == config.ProviderAnthropic {
@@ -240,9 +301,9 @@ func (r *ChatRequest) untranslatable(providerType string) string {
 	return ""
 }
 
-func present(fields map[string]json.RawMessage, name string) bool {
-	raw, ok := fields[name]
-	return ok && string(raw) != "null" && string(raw) != "[]"
+// present reports whether a member was given a value other than null or an empty array.
+func present(raw []byte) bool {
+	return raw != nil && string(raw) != "null" && string(raw) != "[]"
 }
 
 // translate keeps the messages' text, tool calls and tool results: system messages become the system prompt;
@@ -304,7 +365,7 @@ func (r *ChatRequest) promptEstimate() int64 {
 	}
 	if r.Tools {
 		// Tool definitions and calls are part of the prompt too.
-		n += provider.EstimateTokens(string(r.fields["tools"])) + provider.EstimateTokens(string(r.fields["functions"]))
+		n += provider.EstimateTokens(string(r.members.tools)) + provider.EstimateTokens(string(r.members.functions))
 	}
 	return n
 }
@@ -348,51 +409,29 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature,
 		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Tools: req.ToolDefs, ToolChoice: req.ToolChoice}
 	if openAIProtocol {
-		c.call.Raw = req.rawBody(maxOut, m.ProviderType == config.ProviderOpenAI)
+		c.call.Raw = req.body
 	}
-	// The body now travels in c.call.Raw: its decoded members need not stay in memory while the answer
-	// streams.
-	req.fields = nil
 	return c, nil
-}
-
-// rawBody is the client's body with the granted bound on the answer: max_completion_tokens for OpenAI
-// itself (its reasoning models require it), max_tokens for compatible servers, and whichever the client
-// sent.
-func (r *ChatRequest) rawBody(maxOut int64, openAI bool) []byte {
-	bound := json.RawMessage(strconv.FormatInt(maxOut, 10))
-	fields := make(map[string]json.RawMessage, len(r.fields)+1)
-	for k, v := range r.fields {
-		fields[k] = v
-	}
-	_, hasMax := fields["max_tokens"]
-	_, hasCompletion := fields["max_completion_tokens"]
-	if hasMax || (!openAI && !hasCompletion) {
-		fields["max_tokens"] = bound
-	}
-	if hasCompletion || (openAI && !hasMax) {
-		fields["max_completion_tokens"] = bound
-	}
-	// The fields were decoded from JSON, so they encode again without error.
-	b, _ := json.Marshal(fields)
-	return b
 }
 
 // Grant is what the reservation allows (the counted limits, for rate-limit headers).
 func (c *ChatCall) Grant() metering.Grant { return c.res.Grant() }
 
-// Complete sends the call and returns the answer in OpenAI's format: the upstream's own body for
-// OpenAI-protocol providers, one built from the result for the others.
-func (c *ChatCall) Complete(ctx context.Context) ([]byte, error) {
+// Complete sends the call and hands the answer, in OpenAI's format, to deliver: the upstream's own body for
+// OpenAI-protocol providers, one built from the result for the others. The call is settled after deliver
+// returns, so that writing the books does not delay the answer; it is settled whatever happens.
+func (c *ChatCall) Complete(ctx context.Context, deliver func(answer []byte)) error {
 	result, err := c.model.Backend.Complete(ctx, c.call)
-	c.settle(ctx, result, err)
+	defer c.settle(ctx, result, err)
 	if err != nil {
-		return nil, callError(ctx, err, c.model)
+		return callError(ctx, err, c.model)
 	}
 	if len(result.Raw) > 0 {
-		return result.Raw, nil
+		deliver(result.Raw)
+	} else {
+		deliver(c.completionJSON(result))
 	}
-	return c.completionJSON(result), nil
+	return nil
 }
 
 // Stream sends the call streamed, handing each OpenAI chunk (a JSON object, without SSE framing) to emit,

@@ -20,7 +20,7 @@ type wireTool struct {
 
 // parseTools reads "tools" and "tool_choice" for the providers that translate them (only function tools).
 func (r *ChatRequest) parseTools() error {
-	if raw := r.fields["tools"]; present(r.fields, "tools") {
+	if raw := r.members.tools; present(raw) {
 		var tools []wireTool
 		if err := json.Unmarshal(raw, &tools); err != nil {
 			return apperr.Invalid("tools has the wrong type")
@@ -33,8 +33,8 @@ func (r *ChatRequest) parseTools() error {
 				Parameters: t.Function.Parameters})
 		}
 	}
-	raw, ok := r.fields["tool_choice"]
-	if !ok || string(raw) == "null" {
+	raw := r.members.toolChoice
+	if raw == nil || string(raw) == "null" {
 		return nil
 	}
 	var mode string
