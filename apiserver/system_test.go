@@ -92,6 +92,16 @@ func TestSystemEndpoints(t *testing.T) {
 			t.Errorf("bad request id echoed as %q", id)
 		}
 	}
+	// The /v1 API's answers keep the headers that matter to any response, without the document policies.
+	if res, err = http.Post(e.base+"/v1/chat/completions", "application/json", strings.NewReader("{}")); err != nil {
+		t.Fatal(err)
+	} else {
+		_ = res.Body.Close()
+		if res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("X-Frame-Options") != "DENY" ||
+			res.Header.Get("Referrer-Policy") != "" || res.Header.Get("Permissions-Policy") != "" {
+			t.Errorf("/v1 headers %v", res.Header)
+		}
+	}
 	// CORS is off by default: a preflight from another origin is refused and gets no allow header.
 	pre, _ := http.NewRequest("OPTIONS", e.base+"/api/v1/auth/login", nil)
 	pre.Header.Set("Origin", "https://evil.example")

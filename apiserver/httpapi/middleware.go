@@ -116,16 +116,20 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"frame-ancestors 'none'; form-action 'self'"
 
 // securityHeaders sets the headers every response carries. HSTS is sent only over HTTPS (directly or as
-// reported by a trusted proxy), never over plain HTTP.
+// reported by a trusted proxy), never over plain HTTP. The policies that only govern documents (referrer,
+// opener, permissions) are left out of the OpenAI-compatible /v1 API's answers, which programs read: an open
+// stream holds its headers for as long as it is open, and fewer of them take less memory.
 func securityHeaders(proxies *trustedProxies) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if !strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		}
 		if strings.HasPrefix(c.Request.URL.Path, "/api/") {
 			// Answers about one user must not be kept by shared caches.
 			h.Set("Cache-Control", "no-store")

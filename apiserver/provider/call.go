@@ -54,13 +54,15 @@ func newHTTPClient(rt http.RoundTripper, t Timeouts) *httpClient {
 }
 
 // exchange is one HTTP exchange with its watchdog: a timer that cancels the exchange's context with a
-// typed timeout when the first chunk, or the next one, is late.
+// typed timeout when the first chunk, or the next one, is late, or when the whole exchange outlives its
+// deadline (one timer for every phase: an open stream holds no more).
 type exchange struct {
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
-	stop     context.CancelFunc
 	watchdog *time.Timer
 	between  time.Duration
+	// deadline is when the exchange must end (Timeouts.Total); zero when it has no bound.
+	deadline time.Time
 	// chunked is set once the first chunk arrived: the watchdog then times the gaps between chunks.
 	chunked atomic.Bool
 	start   time.Time
@@ -71,26 +73,37 @@ type exchange struct {
 // begin starts an exchange under the caller's context.
 func (c *httpClient) begin(parent context.Context, call *Call) *exchange {
 	x := &exchange{start: time.Now(), between: c.timeouts.BetweenChunks}
-	ctx := context.WithValue(parent, connectTimeoutKey{}, c.timeouts.Connect)
-	x.stop = func() {}
 	if c.timeouts.Total > 0 {
-		ctx, x.stop = context.WithTimeoutCause(ctx, c.timeouts.Total, &Error{Kind: ErrTimeout, Phase: PhaseTotal})
+		x.deadline = x.start.Add(c.timeouts.Total)
 	}
-	x.ctx, x.cancel = context.WithCancelCause(ctx)
+	x.ctx, x.cancel = context.WithCancelCause(context.WithValue(parent, connectTimeoutKey{}, c.timeouts.Connect))
 	x.watchdog = time.AfterFunc(time.Hour, x.fire)
-	if c.timeouts.FirstByte > 0 {
-		x.watchdog.Reset(c.timeouts.FirstByte)
+	x.arm(c.timeouts.FirstByte)
+	x.state.call = call
+	return x
+}
+
+// arm sets the watchdog to fire after d (none when d is zero), or at the deadline when that comes first.
+func (x *exchange) arm(d time.Duration) {
+	if !x.deadline.IsZero() {
+		if left := time.Until(x.deadline); d <= 0 || left < d {
+			d = max(left, time.Nanosecond)
+		}
+	}
+	if d > 0 {
+		x.watchdog.Reset(d)
 	} else {
 		x.watchdog.Stop()
 	}
-	x.state.call = call
-	return x
 }
 
 // fire cancels the exchange with the timeout of the phase it is in.
 func (x *exchange) fire() {
 	phase := PhaseFirstByte
-	if x.chunked.Load() {
+	switch {
+	case !x.deadline.IsZero() && !time.Now().Before(x.deadline):
+		phase = PhaseTotal
+	case x.chunked.Load():
 		phase = PhaseBetweenChunks
 	}
 	x.cancel(&Error{Kind: ErrTimeout, Phase: phase})
@@ -101,18 +114,13 @@ func (x *exchange) tick() {
 	if !x.chunked.Load() {
 		x.chunked.Store(true)
 	}
-	if x.between > 0 {
-		x.watchdog.Reset(x.between)
-	} else {
-		x.watchdog.Stop()
-	}
+	x.arm(x.between)
 }
 
-// end releases the exchange's timers.
+// end releases the exchange's timer and context.
 func (x *exchange) end() {
 	x.watchdog.Stop()
 	x.cancel(nil)
-	x.stop()
 }
 
 // post sends a JSON body and returns the response when its status is a success; otherwise the classified

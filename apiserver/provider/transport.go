@@ -62,9 +62,10 @@ func NewTransport(opts TransportOptions) *http.Transport {
 		DisableCompression: true,
 		// Each HTTP/1 connection keeps its buffers while a stream is open (for minutes, on a slow model): small
 		// ones are kilobytes less per open stream. A request's headers fit in 1 KiB (a larger body is written
-		// past the buffer); a stream's events are read through its own reader (readBufferSize).
+		// past the buffer); a response's header lines may be longer than the read buffer (they are assembled),
+		// and a stream's events are read through its own reader (readBufferSize).
 		WriteBufferSize: 1 << 10,
-		ReadBufferSize:  2 << 10,
+		ReadBufferSize:  1 << 10,
 	}
 }
 

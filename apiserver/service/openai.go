@@ -373,11 +373,14 @@ func (r *ChatRequest) promptEstimate() int64 {
 // ChatCall is a reserved /v1 call, ready to send. Stream or Complete must be called once: they send the
 // call and settle its reservation, whatever happens.
 type ChatCall struct {
-	s     *OpenAI
-	req   *ChatRequest
-	model *llm.Model
-	res   metering.Reservation
-	call  provider.Call
+	s *OpenAI
+	// clientModel is the model id as the client wrote it, and includeUsage whether it asked for the usage
+	// chunk (the request itself is not kept while the answer streams).
+	clientModel  string
+	includeUsage bool
+	model        *llm.Model
+	res          metering.Reservation
+	call         provider.Call
 	// id and created name the answer in OpenAI's format.
 	id      string
 	created int64
@@ -404,7 +407,8 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 	if err != nil {
 		return nil, err
 	}
-	c := &ChatCall{s: s, req: req, model: m, res: res, id: newCompletionID(), created: s.now().Unix()}
+	c := &ChatCall{s: s, clientModel: req.Model, includeUsage: req.IncludeUsage, model: m, res: res, id: newCompletionID(),
+		created: s.now().Unix()}
 	maxOut := res.Grant().MaxOutputTokens
 	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature,
 		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Tools: req.ToolDefs, ToolChoice: req.ToolChoice}
@@ -448,7 +452,7 @@ func (c *ChatCall) Stream(ctx context.Context, emit func([]byte) error, flush fu
 	if err == nil && !isOpenAIProtocol(c.model) {
 		err = st.finish(result)
 	}
-	if err == nil && c.req.IncludeUsage && !st.usageSent {
+	if err == nil && c.includeUsage && !st.usageSent {
 		err = emit(c.usageChunk(result.Usage))
 	}
 	if st.emitErr != nil {
@@ -481,7 +485,7 @@ func (st *streamState) event(ev provider.Event) error {
 			st.c.adoptUpstreamID(ev.Raw)
 		}
 		if ev.UsageOnly {
-			if !st.c.req.IncludeUsage {
+			if !st.c.includeUsage {
 				return nil
 			}
 			st.usageSent = true
@@ -589,7 +593,7 @@ func (c *ChatCall) chunk(b []byte, delta, finish string) []byte {
 	b = append(b, `","object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, c.created, 10)
 	b = append(b, `,"model":`...)
-	b = strconv.AppendQuote(b, c.req.Model)
+	b = strconv.AppendQuote(b, c.clientModel)
 	b = append(b, `,"choices":[{"index":0,"delta":`...)
 	b = append(b, delta...)
 	b = append(b, `,"finish_reason":`...)
@@ -638,7 +642,7 @@ func (c *ChatCall) usageChunk(u provider.Usage) []byte {
 		Model   string      `json:"model"`
 		Choices []struct{}  `json:"choices"`
 		Usage   openAIUsage `json:"usage"`
-	}{c.id, "chat.completion.chunk", c.created, c.req.Model, []struct{}{}, usageOf(u)})
+	}{c.id, "chat.completion.chunk", c.created, c.clientModel, []struct{}{}, usageOf(u)})
 	return b
 }
 
@@ -660,7 +664,7 @@ func (c *ChatCall) completionJSON(r provider.Result) []byte {
 		Model   string      `json:"model"`
 		Choices []choice    `json:"choices"`
 		Usage   openAIUsage `json:"usage"`
-	}{c.id, "chat.completion", c.created, c.req.Model,
+	}{c.id, "chat.completion", c.created, c.clientModel,
 		[]choice{{Message: messageOf(r), FinishReason: reason}}, usageOf(r.Usage)})
 	return b
 }
