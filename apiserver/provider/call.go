@@ -79,7 +79,10 @@ func (c *httpClient) begin(parent context.Context, call *Call) *exchange {
 	x.ctx, x.cancel = context.WithCancelCause(context.WithValue(parent, connectTimeoutKey{}, c.timeouts.Connect))
 	x.watchdog = time.AfterFunc(time.Hour, x.fire)
 	x.arm(c.timeouts.FirstByte)
-	x.state.call = call
+	x.state.prompt = promptEstimate(call)
+	if call != nil {
+		x.state.flush = call.Flush
+	}
 	return x
 }
 
@@ -189,7 +192,7 @@ type chunkHandler func(name, data []byte, st *streamState) (ev Event, emit, done
 func (x *exchange) stream(resp *http.Response, newReader func(io.Reader) chunkReader, handle chunkHandler, emit func(Event) error) error {
 	defer resp.Body.Close() //nolint:errcheck // a response body's Close error says nothing once it was read (kept plain so bodyclose sees it)
 	st := &x.state
-	body := &flushingBody{r: resp.Body, flush: st.call.Flush}
+	body := &flushingBody{r: resp.Body, flush: st.flush}
 	r := newReader(body)
 	for {
 		name, data, err := r.next()
@@ -265,7 +268,7 @@ func (x *exchange) finish(err error) (Result, error) {
 	res.TimeToFirstToken = st.firstToken
 	res.Usage = st.usage
 	if !st.promptReported {
-		res.Usage.PromptTokens = estimatePrompt(st.call)
+		res.Usage.PromptTokens = st.prompt
 		res.Usage.Estimated = true
 	}
 	if !st.completionReported {
@@ -278,7 +281,10 @@ func (x *exchange) finish(err error) (Result, error) {
 
 // streamState accumulates what a stream has delivered.
 type streamState struct {
-	call               *Call
+	// prompt is the prompt's estimate (the usage when the provider reports none) and flush the call's Flush:
+	// the state keeps no reference to the call, whose conversation is released once the answer begins.
+	prompt             int64
+	flush              func() error
 	text               strings.Builder
 	firstToken         time.Duration
 	usage              Usage
@@ -325,12 +331,15 @@ func EstimateTokens(text string) int64 {
 	return (ascii+3)/4 + other
 }
 
-// estimatePrompt estimates a call's prompt: its texts plus a few tokens of framing per message.
-func estimatePrompt(call *Call) int64 {
-	if call == nil {
+// promptEstimate is the caller's estimate of a call's prompt, or one from its texts plus a few tokens of
+// framing per message.
+func promptEstimate(call *Call) int64 {
+	switch {
+	case call == nil:
 		return 0
-	}
-	if len(call.Raw) > 0 {
+	case call.PromptTokens > 0:
+		return call.PromptTokens
+	case len(call.Raw) > 0:
 		return EstimateTokens(string(call.Raw))
 	}
 	n := EstimateTokens(call.System) + 3

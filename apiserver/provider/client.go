@@ -67,11 +67,16 @@ func (p *Provider) Name() string { return p.name }
 func (p *Provider) Pool() *Pool { return p.pool }
 
 // Stream streams call with a key from the pool (call.Key is set per attempt). Result.KeyID and
-// Result.Attempts say which key served it and how many were tried; its times count from this call.
+// Result.Attempts say which key served it and how many were tried; its times count from this call. Once the
+// answer begins no other key is tried, and the stream lets go of the conversation (Raw, System, Messages):
+// an answer may stream for minutes, and the request was sent.
 func (p *Provider) Stream(ctx context.Context, call Call, emit func(Event) error) (Result, error) {
 	emitted := false
 	tracked := func(ev Event) error {
-		emitted = true
+		if !emitted {
+			emitted = true
+			call.Raw, call.System, call.Messages = nil, "", nil
+		}
 		return emit(ev)
 	}
 	return p.withKeys(ctx, &call, func() bool { return !emitted }, func() (Result, error) {

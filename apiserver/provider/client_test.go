@@ -1,10 +1,15 @@
 package provider_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/llmplatform/llmplatform/apiserver/config"
 	"github.com/llmplatform/llmplatform/apiserver/provider"
@@ -131,4 +136,59 @@ func TestNewAdapterRejectsUnknownTypes(t *testing.T) {
 	if _, err := provider.NewAdapter(config.ProviderOpenAICompatible, "", provider.Timeouts{}, newTransport(t)); err == nil {
 		t.Error("NewAdapter accepted an OpenAI-compatible provider without a base URL")
 	}
+}
+
+// TestStreamLetsGoOfTheConversation: once an answer begins, an open stream holds no reference to what it was
+// asked (the request body and the messages), so that an answer that takes minutes does not keep a long
+// conversation in memory.
+func TestStreamLetsGoOfTheConversation(t *testing.T) {
+	_, base := startMock(t)
+	for _, p := range protocols {
+		t.Run(p.typ, func(t *testing.T) {
+			prov := newProvider(t, p.typ, base+p.path, nil)
+			ctx, cancel := context.WithCancel(ctxFor(t))
+			defer cancel()
+			freed := make(chan string, 3)
+			begun := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				// The second token comes after 100 s: the stream stays open until cancelled.
+				_, _ = prov.Stream(ctx, largeCall("mock-chat+tokens:2+tps:0.01", freed), func(provider.Event) error {
+					select {
+					case <-begun:
+					default:
+						close(begun)
+					}
+					return nil
+				})
+			}()
+			select {
+			case <-begun:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the answer did not begin")
+			}
+			for deadline := time.Now().Add(5 * time.Second); len(freed) < cap(freed) && time.Now().Before(deadline); {
+				runtime.GC()
+				time.Sleep(10 * time.Millisecond)
+			}
+			if len(freed) < cap(freed) {
+				t.Errorf("with the stream open, %d of the system prompt, the message and the body were released", len(freed))
+			}
+			cancel()
+			<-done
+		})
+	}
+}
+
+// largeCall is a call whose system prompt, message and raw body are large allocations of their own, each of
+// which names itself on freed when the collector frees it.
+func largeCall(model string, freed chan<- string) provider.Call {
+	system := strings.Repeat("s", 64<<10)
+	content := strings.Repeat("c", 64<<10)
+	raw := fmt.Appendf(nil, `{"model":"m","messages":[{"role":"user","content":%q}]}`, content)
+	for name, p := range map[string]*byte{"system": unsafe.StringData(system), "message": unsafe.StringData(content), "body": &raw[0]} {
+		runtime.AddCleanup(p, func(name string) { freed <- name }, name)
+	}
+	return provider.Call{Model: model, System: system, Messages: []provider.Message{{Role: provider.RoleUser, Content: content}}, Raw: raw}
 }

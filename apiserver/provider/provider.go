@@ -66,6 +66,9 @@ type Call struct {
 	// MaxTokens when it is positive; System, Messages and Temperature are then ignored except for estimating
 	// usage. Other adapters ignore Raw.
 	Raw []byte
+	// PromptTokens is the caller's estimate of the prompt's tokens: the usage recorded when the provider
+	// reports none. Zero: estimated from the call when it is sent.
+	PromptTokens int64
 	// Flush, when set, lets a streamed call's emit leave events in its writer's buffer: the stream calls
 	// Flush before each read of the upstream that follows emitted events, as that read may wait for the
 	// network. Events that arrived together go out together (one write instead of one per event), and none

@@ -298,7 +298,7 @@ func (c *Chat) answer(ctx context.Context, pl *plan, user *model.Message, res me
 		}
 	}
 	call := provider.Call{Model: m.Upstream, System: pl.target.SystemPrompt, Messages: append(pl.history, pl.turn),
-		Temperature: pl.opts.Temperature, MaxTokens: int(maxOut)}
+		Temperature: pl.opts.Temperature, MaxTokens: int(maxOut), PromptTokens: pl.prompt}
 	sctx, end := c.streams.start(ctx, pl.target.ConversationID)
 	var sinkErr error
 	if sink != nil {

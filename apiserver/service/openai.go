@@ -402,8 +402,9 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 			return nil, err
 		}
 	}
+	prompt := req.promptEstimate()
 	res, err := s.meter.Reserve(ctx, metering.Request{Caller: caller(h), Source: metering.SourceAPI, Provider: m.Provider,
-		Model: m.Name, UserKeyID: m.UserKeyID, PromptTokens: req.promptEstimate(), MaxOutputTokens: req.MaxTokens})
+		Model: m.Name, UserKeyID: m.UserKeyID, PromptTokens: prompt, MaxOutputTokens: req.MaxTokens})
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +412,8 @@ func (s *OpenAI) Prepare(ctx context.Context, h *model.TokenHolder, req *ChatReq
 		created: s.now().Unix()}
 	maxOut := res.Grant().MaxOutputTokens
 	c.call = provider.Call{Model: m.Upstream, System: req.System, Messages: req.Messages, Temperature: req.Temperature,
-		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Tools: req.ToolDefs, ToolChoice: req.ToolChoice}
+		MaxTokens: int(maxOut), TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Tools: req.ToolDefs, ToolChoice: req.ToolChoice,
+		PromptTokens: prompt}
 	if openAIProtocol {
 		c.call.Raw = req.body
 	}
@@ -447,6 +449,8 @@ func (c *ChatCall) Complete(ctx context.Context, deliver func(answer []byte)) er
 func (c *ChatCall) Stream(ctx context.Context, emit func([]byte) error, flush func() error) error {
 	st := &streamState{c: c, emit: emit}
 	call := c.call
+	// The conversation goes with the call; the provider lets go of it once the answer begins.
+	c.call.Raw, c.call.System, c.call.Messages = nil, "", nil
 	call.Flush = func() error { return st.check(flush()) }
 	result, err := c.model.Backend.Stream(ctx, call, st.event)
 	if err == nil && !isOpenAIProtocol(c.model) {
