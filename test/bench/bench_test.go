@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -71,5 +72,22 @@ func TestGoalsNeedEveryRound(t *testing.T) {
 	}
 	if v := (goal{got: series{2600}, ok: atLeast(2500)}).verdict(); v != "met" {
 		t.Errorf("verdict %q", v)
+	}
+}
+
+func TestIdleRequestsAreChatBodies(t *testing.T) {
+	for _, r := range idleRequests {
+		body := r.body("m")
+		var v struct {
+			Model    string           `json:"model"`
+			Stream   bool             `json:"stream"`
+			Messages []map[string]any `json:"messages"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || v.Model != "m" || !v.Stream || len(v.Messages) == 0 {
+			t.Errorf("%s: %s (%v)", r.name, body, err)
+		}
+		if r.conversation > 0 && (len(body) < r.conversation || len(body) > r.conversation+r.conversation/4) {
+			t.Errorf("%s: %d bytes, want about %d", r.name, len(body), r.conversation)
+		}
 	}
 }

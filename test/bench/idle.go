@@ -19,7 +19,10 @@ import (
 
 // idleResult is the API server's memory with streams open that the upstream never finishes.
 type idleResult struct {
-	Streams int `json:"streams"`
+	// Request describes the streams' requests, of RequestBytes each.
+	Request      string `json:"request"`
+	RequestBytes int    `json:"request_bytes"`
+	Streams      int    `json:"streams"`
 	// Opened is how many streams delivered their first content and stayed open.
 	Opened         int     `json:"opened"`
 	RSSBeforeMiB   float64 `json:"rss_before_mib"`
@@ -39,13 +42,33 @@ type idleResult struct {
 	Profiles []string `json:"profiles,omitempty"`
 }
 
+// idleRequest is the request of the idle streams: the load's request (one short message), or a conversation
+// of about conversation bytes (four messages) when it is positive.
+type idleRequest struct {
+	name         string
+	conversation int
+}
+
+// body is the request's body for model.
+func (r idleRequest) body(model string) []byte {
+	if r.conversation <= 0 {
+		return requestBody(model, true)
+	}
+	text := strings.Repeat("lorem ipsum dolor sit amet ", r.conversation/4/27+1)
+	return fmt.Appendf(nil, `{"model":%q,"messages":[{"role":"system","content":%q},{"role":"user","content":%q},`+
+		`{"role":"assistant","content":%q},{"role":"user","content":%q}],"max_tokens":50,"stream":true}`, model, text, text, text, text)
+}
+
+// idleRequests are the requests the idle streams are measured with: the target is measured with the first.
+var idleRequests = []idleRequest{{name: "one short message"}, {name: "8 KiB conversation", conversation: 8 << 10}}
+
 // measureIdleStreams starts a fresh API server, warms it with ordinary calls, then opens n streams of the
-// mock's idle model (first token at once, the next after 1,000 s) and reads the server's resident memory
-// before and after. The streams are spread over the users' tokens. The same through a fresh bare proxy gives
-// the floor.
-func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string) (idleResult, error) {
-	res := idleResult{Streams: n}
-	floor, err := measureIdleProxy(ctx, st, n)
+// mock's idle model (first token at once, the next after 1,000 s) with request r and reads the server's
+// resident memory before and after. The streams are spread over the users' tokens. The same through a fresh
+// bare proxy gives the floor. A heap profile is saved under profileDir unless it is empty.
+func measureIdleStreams(ctx context.Context, st *stack, n int, r idleRequest, profileDir string) (idleResult, error) {
+	res := idleResult{Request: r.name, RequestBytes: len(r.body(modelIdle)), Streams: n}
+	floor, err := measureIdleProxy(ctx, st, n, r)
 	if err != nil {
 		return res, err
 	}
@@ -66,7 +89,7 @@ func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string
 		return res, err
 	}
 	started := time.Now()
-	opened, closeAll := openStreams(ctx, api.url+"/chat/completions", modelIdle, st.tokens, n)
+	opened, closeAll := openStreams(ctx, api.url+"/chat/completions", r.body(modelIdle), st.tokens, n)
 	res.OpenSeconds = time.Since(started).Seconds()
 	res.Opened = opened
 	_ = sleepCtx(ctx, 3*time.Second)
@@ -96,7 +119,7 @@ func measureIdleStreams(ctx context.Context, st *stack, n int, profileDir string
 
 // measureIdleProxy is the floor of memory per idle stream: a fresh bare proxy, warmed with streams, and its
 // resident memory before and after n idle streams opened through it.
-func measureIdleProxy(ctx context.Context, st *stack, n int) (float64, error) {
+func measureIdleProxy(ctx context.Context, st *stack, n int, r idleRequest) (float64, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
@@ -121,7 +144,7 @@ func measureIdleProxy(ctx context.Context, st *stack, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	opened, closeAll := openStreams(ctx, t.url+"/chat/completions", upstreamIdle, t.tokens, n)
+	opened, closeAll := openStreams(ctx, t.url+"/chat/completions", r.body(upstreamIdle), t.tokens, n)
 	defer closeAll()
 	_ = sleepCtx(ctx, 3*time.Second)
 	open, err := rssBytes(proxy.pid())
@@ -131,10 +154,10 @@ func measureIdleProxy(ctx context.Context, st *stack, n int) (float64, error) {
 	return float64(open-before) / 1024 / float64(opened), nil
 }
 
-// openStreams opens n streams of model at url, 200 at a time, spread over the tokens, and waits (at most two
-// minutes) until each delivered its first content. It returns how many did, and a function that closes
+// openStreams opens n streams at url with body, 200 at a time, spread over the tokens, and waits (at most
+// two minutes) until each delivered its first content. It returns how many did, and a function that closes
 // them all and waits until they are closed.
-func openStreams(ctx context.Context, url, model string, tokens []string, n int) (int, func()) {
+func openStreams(ctx context.Context, url string, body []byte, tokens []string, n int) (int, func()) {
 	streamCtx, cancel := context.WithCancel(ctx)
 	transport := &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}
 	client := &http.Client{Transport: transport}
@@ -142,7 +165,6 @@ func openStreams(ctx context.Context, url, model string, tokens []string, n int)
 	var wg sync.WaitGroup
 	started := time.Now()
 	gate := make(chan struct{}, 200)
-	body := requestBody(model, true)
 	for i := range n {
 		gate <- struct{}{}
 		wg.Go(func() { openIdleStream(streamCtx, client, url, tokens[i%len(tokens)], body, &opened, gate) })

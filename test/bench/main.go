@@ -103,7 +103,7 @@ type results struct {
 	Machine  machine         `json:"machine"`
 	Rounds   [][]loadResult  `json:"rounds,omitempty"`
 	Added    [][]addedResult `json:"added_latency,omitempty"`
-	Idle     *idleResult     `json:"idle_streams,omitempty"`
+	Idle     []idleResult    `json:"idle_streams,omitempty"`
 	Operator *operatorResult `json:"operator,omitempty"`
 	Web      *webResult      `json:"web_ui,omitempty"`
 	Profiles []string        `json:"profiles,omitempty"`
@@ -215,12 +215,16 @@ func measureServers(ctx context.Context, o *options, res *results, dir, bin, sel
 			n = int(limit) - 1000
 			logf("idle streams: the open-files limit (%d) allows %d streams, not %d", limit, n, o.streams)
 		}
-		logf("idle streams: opening %d", n)
-		r, err := measureIdleStreams(ctx, st, n, o.profile)
-		if err != nil {
-			return fmt.Errorf("idle streams: %w", err)
+		profile := o.profile
+		for _, req := range idleRequests {
+			logf("idle streams: opening %d (%s)", n, req.name)
+			r, err := measureIdleStreams(ctx, st, n, req, profile)
+			if err != nil {
+				return fmt.Errorf("idle streams: %w", err)
+			}
+			res.Idle = append(res.Idle, r)
+			profile = ""
 		}
-		res.Idle = &r
 	}
 	return nil
 }

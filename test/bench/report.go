@@ -109,8 +109,9 @@ func goals(res *results) []goal {
 			out = append(out, goal{"API server CPU per 50-token stream, 50 clients, " + who, "≤ 600 µs", pick(a, func(r loadResult) float64 { return r.CPUUS }), 0, atMost(600)})
 		}
 	}
-	if res.Idle != nil {
-		out = append(out, goal{fmt.Sprintf("memory per idle stream (%d open)", res.Idle.Opened), "≤ 64 KiB", series{res.Idle.KiBPerStream}, 1, atMost(64)})
+	if len(res.Idle) > 0 {
+		r := res.Idle[0]
+		out = append(out, goal{fmt.Sprintf("memory per idle stream (%d open, %s)", r.Opened, r.Request), "≤ 64 KiB", series{r.KiBPerStream}, 1, atMost(64)})
 	}
 	if res.Operator != nil {
 		out = append(out, goal{fmt.Sprintf("operator writes while idle (%.0f s)", res.Operator.IdleSeconds), "0", series{res.Operator.IdleWrites}, 0, atMost(0)})
@@ -168,11 +169,13 @@ func printReport(out io.Writer, res *results) error {
 	if len(res.Rounds) > 0 {
 		printLoad(w, res.Rounds)
 	}
-	if r := res.Idle; r != nil {
-		fmt.Fprintf(w, "\n## Idle streams (API server)\n\n| streams open | RSS before | RSS open | per stream | bare proxy per stream | Go heap per stream | stacks per stream | free heap held | goroutines per stream | RSS after closing | goroutines left |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-		fmt.Fprintf(w, "| %d of %d (in %.1f s) | %.1f MiB | %.1f MiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f MiB | %.2f | %.1f MiB | %.0f |\n",
-			r.Opened, r.Streams, r.OpenSeconds, r.RSSBeforeMiB, r.RSSOpenMiB, r.KiBPerStream, r.ProxyKiBPerStream, r.HeapKiBPerStr,
-			r.StackKiBPerStr, r.FreeMiBOpen, r.GoroutinesPer, r.RSSClosedMiB, r.GoroutinesLeft)
+	if len(res.Idle) > 0 {
+		fmt.Fprintf(w, "\n## Idle streams (API server)\n\n| request | streams open | RSS before | RSS open | per stream | bare proxy per stream | Go heap per stream | stacks per stream | free heap held | goroutines per stream | RSS after closing | goroutines left |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	}
+	for _, r := range res.Idle {
+		fmt.Fprintf(w, "| %s (%d B) | %d of %d (in %.1f s) | %.1f MiB | %.1f MiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f MiB | %.2f | %.1f MiB | %.0f |\n",
+			r.Request, r.RequestBytes, r.Opened, r.Streams, r.OpenSeconds, r.RSSBeforeMiB, r.RSSOpenMiB, r.KiBPerStream, r.ProxyKiBPerStream,
+			r.HeapKiBPerStr, r.StackKiBPerStr, r.FreeMiBOpen, r.GoroutinesPer, r.RSSClosedMiB, r.GoroutinesLeft)
 	}
 	if r := res.Operator; r != nil {
 		var methods []string
