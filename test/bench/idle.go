@@ -28,6 +28,9 @@ type idleResult struct {
 	RSSBeforeMiB   float64 `json:"rss_before_mib"`
 	RSSOpenMiB     float64 `json:"rss_open_mib"`
 	KiBPerStream   float64 `json:"kib_per_stream"`
+	// InUseKiBPerStream is resident memory in use per stream: the resident memory without the heap that the
+	// Go runtime freed and keeps for reuse (how much of it there is depends on when the last collection ran).
+	InUseKiBPerStream float64 `json:"in_use_kib_per_stream"`
 	HeapKiBPerStr  float64 `json:"heap_kib_per_stream"`
 	StackKiBPerStr float64 `json:"stack_kib_per_stream"`
 	// FreeMiBOpen is heap memory the Go runtime holds free but has not returned to the system, streams open.
@@ -109,6 +112,7 @@ func measureIdleStreams(ctx context.Context, st *stack, n int, r idleRequest, pr
 	k := float64(res.Opened)
 	res.RSSBeforeMiB, res.RSSOpenMiB, res.RSSClosedMiB = before.rss/(1<<20), open.rss/(1<<20), closed.rss/(1<<20)
 	res.KiBPerStream = (open.rss - before.rss) / 1024 / k
+	res.InUseKiBPerStream = ((open.rss - open.free) - (before.rss - before.free)) / 1024 / k
 	res.HeapKiBPerStr = (open.heap - before.heap) / 1024 / k
 	res.StackKiBPerStr = (open.stack - before.stack) / 1024 / k
 	res.FreeMiBOpen = open.free / (1 << 20)

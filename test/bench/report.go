@@ -110,8 +110,14 @@ func goals(res *results) []goal {
 		}
 	}
 	if len(res.Idle) > 0 {
-		r := res.Idle[0]
-		out = append(out, goal{fmt.Sprintf("memory per idle stream (%d open, %s)", r.Opened, r.Request), "≤ 64 KiB", series{r.KiBPerStream}, 1, atMost(64)})
+		first := res.Idle[0]
+		var perStream series
+		for _, r := range res.Idle {
+			if r.Request == first.Request {
+				perStream = append(perStream, r.KiBPerStream)
+			}
+		}
+		out = append(out, goal{fmt.Sprintf("memory per idle stream (%d open, %s)", first.Opened, first.Request), "≤ 64 KiB", perStream, 1, atMost(64)})
 	}
 	if res.Operator != nil {
 		out = append(out, goal{fmt.Sprintf("operator writes while idle (%.0f s)", res.Operator.IdleSeconds), "0", series{res.Operator.IdleWrites}, 0, atMost(0)})
@@ -170,11 +176,11 @@ func printReport(out io.Writer, res *results) error {
 		printLoad(w, res.Rounds)
 	}
 	if len(res.Idle) > 0 {
-		fmt.Fprintf(w, "\n## Idle streams (API server)\n\n| request | streams open | RSS before | RSS open | per stream | bare proxy per stream | Go heap per stream | stacks per stream | free heap held | goroutines per stream | RSS after closing | goroutines left |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(w, "\n## Idle streams (API server)\n\n| request | streams open | RSS before | RSS open | per stream | in use per stream | bare proxy per stream | Go heap per stream | stacks per stream | free heap held | goroutines per stream | RSS after closing | goroutines left |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	}
 	for _, r := range res.Idle {
-		fmt.Fprintf(w, "| %s (%d B) | %d of %d (in %.1f s) | %.1f MiB | %.1f MiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f MiB | %.2f | %.1f MiB | %.0f |\n",
-			r.Request, r.RequestBytes, r.Opened, r.Streams, r.OpenSeconds, r.RSSBeforeMiB, r.RSSOpenMiB, r.KiBPerStream, r.ProxyKiBPerStream,
+		fmt.Fprintf(w, "| %s (%d B) | %d of %d (in %.1f s) | %.1f MiB | %.1f MiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f KiB | %.1f MiB | %.2f | %.1f MiB | %.0f |\n",
+			r.Request, r.RequestBytes, r.Opened, r.Streams, r.OpenSeconds, r.RSSBeforeMiB, r.RSSOpenMiB, r.KiBPerStream, r.InUseKiBPerStream, r.ProxyKiBPerStream,
 			r.HeapKiBPerStr, r.StackKiBPerStr, r.FreeMiBOpen, r.GoroutinesPer, r.RSSClosedMiB, r.GoroutinesLeft)
 	}
 	if r := res.Operator; r != nil {
