@@ -24,15 +24,15 @@ type idleResult struct {
 	RequestBytes int    `json:"request_bytes"`
 	Streams      int    `json:"streams"`
 	// Opened is how many streams delivered their first content and stayed open.
-	Opened         int     `json:"opened"`
-	RSSBeforeMiB   float64 `json:"rss_before_mib"`
-	RSSOpenMiB     float64 `json:"rss_open_mib"`
-	KiBPerStream   float64 `json:"kib_per_stream"`
+	Opened       int     `json:"opened"`
+	RSSBeforeMiB float64 `json:"rss_before_mib"`
+	RSSOpenMiB   float64 `json:"rss_open_mib"`
+	KiBPerStream float64 `json:"kib_per_stream"`
 	// InUseKiBPerStream is resident memory in use per stream: the resident memory without the heap that the
 	// Go runtime freed and keeps for reuse (how much of it there is depends on when the last collection ran).
 	InUseKiBPerStream float64 `json:"in_use_kib_per_stream"`
-	HeapKiBPerStr  float64 `json:"heap_kib_per_stream"`
-	StackKiBPerStr float64 `json:"stack_kib_per_stream"`
+	HeapKiBPerStr     float64 `json:"heap_kib_per_stream"`
+	StackKiBPerStr    float64 `json:"stack_kib_per_stream"`
 	// FreeMiBOpen is heap memory the Go runtime holds free but has not returned to the system, streams open.
 	FreeMiBOpen    float64 `json:"free_heap_mib_open"`
 	GoroutinesPer  float64 `json:"goroutines_per_stream"`
