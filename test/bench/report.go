@@ -114,10 +114,10 @@ func goals(res *results) []goal {
 		var perStream series
 		for _, r := range res.Idle {
 			if r.Request == first.Request {
-				perStream = append(perStream, r.KiBPerStream)
+				perStream = append(perStream, r.InUseKiBPerStream)
 			}
 		}
-		out = append(out, goal{fmt.Sprintf("memory per idle stream (%d open, %s)", first.Opened, first.Request), "≤ 64 KiB", perStream, 1, atMost(64)})
+		out = append(out, goal{fmt.Sprintf("memory per idle stream (%d open, %s; resident, in use)", first.Opened, first.Request), "≤ 64 KiB", perStream, 1, atMost(64)})
 	}
 	if res.Operator != nil {
 		out = append(out, goal{fmt.Sprintf("operator writes while idle (%.0f s)", res.Operator.IdleSeconds), "0", series{res.Operator.IdleWrites}, 0, atMost(0)})
