@@ -145,3 +145,27 @@ func TestConversationStatsSumItsMessagesAndCalls(t *testing.T) {
 	e.expect(e.do("GET", "/api/v1/conversations/not-a-uuid/stats", ann.access, nil), 404)
 	e.expect(e.do("GET", statsPath, "", nil), 401)
 }
+
+// TestConversationStatsCountRefusals: a message a quota refuses is one of the conversation's calls, counted as
+// refused, as /api/v1/usage counts it.
+func TestConversationStatsCountRefusals(t *testing.T) {
+	me := newMeterEnv(t, meterOptions{quotas: "- {name: one-a-minute, subjects: {allUsers: true}, limits: {requestsPerMinute: 1}}\n"})
+	e := &chatEnv{env: me.env}
+	ann := e.register("ann")
+	conv := e.conversation(ann, "oai/mock-chat", "")
+	for i, want := range []int{200, 429} {
+		if st := e.stream("/api/v1/conversations/"+conv+"/messages", ann.access, map[string]any{"content": "hello"}); st.status != want {
+			t.Fatalf("message %d: %d %s, want %d", i+1, st.status, st.body, want)
+		}
+	}
+	me.waitRecords(2)
+	var got conversationStats
+	e.expect(e.do("GET", "/api/v1/conversations/"+conv+"/stats", ann.access, nil), 200).json(t, &got)
+	var rep struct {
+		Summary usageTotals `json:"summary"`
+	}
+	e.expect(e.do("GET", "/api/v1/usage", ann.access, nil), 200).json(t, &rep)
+	if got.Calls.Requests != 2 || got.Calls.Refused != 1 || got.Calls != rep.Summary {
+		t.Errorf("conversation calls %+v, want 2 with 1 refused, as /api/v1/usage %+v", got.Calls, rep.Summary)
+	}
+}

@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -533,7 +534,7 @@ func (r *reservation) entry(s Settlement) entry {
 		Completion: max(u.CompletionTokens, 0), Reasoning: max(u.ReasoningTokens, 0),
 		CostMicros: r.prices.Cost(u),
 		Outcome:    s.Outcome, ErrorCode: s.ErrorCode, Estimated: u.Estimated,
-		ConversationID: optional(s.ConversationID), MessageID: optional(s.MessageID),
+		ConversationID: optional(cmp.Or(s.ConversationID, r.req.ConversationID)), MessageID: optional(s.MessageID),
 		Refusal: refusalJSON(r.refusals), Shadow: refusalJSON(r.shadow),
 	}
 	latency := s.Latency

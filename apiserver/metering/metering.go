@@ -113,6 +113,9 @@ type Request struct {
 	PromptTokens int64
 	// MaxOutputTokens is what the caller asked for; zero means the model's configured maximum.
 	MaxOutputTokens int64
+	// ConversationID is the web chat conversation the call is for: its usage record carries it whatever the
+	// outcome, a refusal included (a Settlement's ConversationID, when set, wins).
+	ConversationID string
 }
 
 // Grant is what a reservation allows.

@@ -271,7 +271,7 @@ func (c *Chat) reserve(ctx context.Context, pl *plan) (metering.Reservation, err
 	res, err := c.meter.Reserve(ctx, metering.Request{
 		Caller: metering.Caller{UserID: pl.p.UserID, Username: pl.p.Username, Email: pl.target.Email, Role: pl.p.Role},
 		Source: metering.SourceChat, Provider: m.Provider, Model: m.Name, UserKeyID: m.UserKeyID,
-		PromptTokens: pl.prompt, MaxOutputTokens: pl.maxOutput,
+		PromptTokens: pl.prompt, MaxOutputTokens: pl.maxOutput, ConversationID: pl.target.ConversationID,
 	})
 	if err != nil {
 		return nil, metering.AppError(err)
