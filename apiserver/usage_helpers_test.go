@@ -320,29 +320,27 @@ func (e *meterEnv) checkReport(name string, rep usageReport, f usageFilter, requ
 			t.Errorf("%s: by_day[%d] %s %+v, want %s with the raw records' %+v", name, i, d.Date, d.usageTotals, day, want)
 		}
 	}
+	// group checks one group's totals against the raw records of g, and counts its requests in sums[i].
+	group := func(i int, label string, g usageFilter, got usageTotals) {
+		sums[i] += got.Requests
+		if want := e.rawUsage(g); got != want {
+			t.Errorf("%s: %s %+v, raw records %+v", name, label, got, want)
+		}
+	}
 	for _, m := range rep.ByModel {
-		sums[0] += m.Requests
 		g := f
 		g.provider, g.model = m.Provider, m.Model
-		if want := e.rawUsage(g); m.usageTotals != want {
-			t.Errorf("%s: model %s/%s %+v, raw records %+v", name, m.Provider, m.Model, m.usageTotals, want)
-		}
+		group(0, "model "+m.Provider+"/"+m.Model, g, m.usageTotals)
 	}
 	for _, p := range rep.ByProvider {
-		sums[1] += p.Requests
 		g := f
 		g.provider = p.Provider
-		if want := e.rawUsage(g); p.usageTotals != want {
-			t.Errorf("%s: provider %s %+v, raw records %+v", name, p.Provider, p.usageTotals, want)
-		}
+		group(1, "provider "+p.Provider, g, p.usageTotals)
 	}
 	for _, u := range rep.ByUser {
-		sums[2] += u.Requests
 		g := f
 		g.user = u.UserID
-		if want := e.rawUsage(g); u.usageTotals != want {
-			t.Errorf("%s: user %s %+v, raw records %+v", name, u.Username, u.usageTotals, want)
-		}
+		group(2, "user "+u.Username, g, u.usageTotals)
 	}
 	want := [3]int64{requests, requests, 0} // a user's report has no users, the admin's no providers
 	if f.user == "" {

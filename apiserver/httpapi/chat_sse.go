@@ -56,13 +56,19 @@ func (s *sseWriter) begin() {
 		return
 	}
 	s.started = true
-	h := s.w.Header()
+	startEventStream(s.w)
+}
+
+// startEventStream sends status 200 with the headers of a Server-Sent Events stream: never cached, never
+// compressed, never buffered by a proxy.
+func startEventStream(w http.ResponseWriter) {
+	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache, no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx (ingress-nginx): pass each event through unbuffered
 	h.Del("Content-Length")
 	h.Del("Content-Encoding")
-	s.w.WriteHeader(http.StatusOK)
+	w.WriteHeader(http.StatusOK)
 }
 
 // write writes bytes into the response's buffer and, with flush, sends them. Called with mu held.

@@ -128,11 +128,7 @@ type completionStream struct {
 func (s *completionStream) event(payload []byte) error {
 	if !s.started {
 		s.started = true
-		h := s.w.Header()
-		h.Set("Content-Type", "text/event-stream; charset=utf-8")
-		h.Set("Cache-Control", "no-cache, no-store")
-		h.Set("X-Accel-Buffering", "no")
-		s.w.WriteHeader(http.StatusOK)
+		startEventStream(s.w)
 	}
 	for _, b := range [][]byte{sseData, payload, sseEnd} {
 		if _, err := s.w.Write(b); err != nil {

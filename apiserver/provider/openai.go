@@ -92,15 +92,16 @@ func (a *openAI) rawBody(call *Call, stream bool) ([]byte, error) {
 			return true
 		case "max_tokens":
 			hasMax = true
+			if bound {
+				return true
+			}
 		case "max_completion_tokens":
 			hasCompletion = true
-		default:
-			out = append(append(append(append(out, ','), key...), ':'), value...)
-			return true
+			if bound {
+				return true
+			}
 		}
-		if !bound {
-			out = append(append(append(append(out, ','), key...), ':'), value...)
-		}
+		out = append(append(append(append(out, ','), key...), ':'), value...)
 		return true
 	})
 	if bound {
